@@ -1,0 +1,283 @@
+#pragma once
+// Executor: compiles a graph into ops once (build), plans shapes and one activation arena per input shape
+// (plan), and runs the ops in order (run), optionally timing each one.
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "xinfer/core/arena.hpp"
+#include "xinfer/core/thread_pool.hpp"
+#include "xinfer/graph/graph.hpp"
+#include "xinfer/graph/memory_planner.hpp"
+#include "xinfer/ops/conv2d.hpp"
+#include "xinfer/ops/dense.hpp"
+#include "xinfer/ops/eltwise.hpp"
+#include "xinfer/ops/pool.hpp"
+#include "xinfer/ops/softmax.hpp"
+
+namespace xinfer {
+
+// Builds the op for one node of the canonical op set (see graph.hpp).
+inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::KernelSet ks) {
+    const kernels::MinMax clamp{n.clip_min(), n.clip_max()};
+    auto need_inputs = [&](size_t lo, size_t hi) {
+        XINFER_CHECK(n.inputs.size() >= lo && n.inputs.size() <= hi && n.outputs.size() == 1, ErrorCode::invalid_model,
+                     n.describe(), ": expected ", lo, "..", hi, " inputs and 1 output, got ", n.inputs.size(), " and ",
+                     n.outputs.size());
+    };
+    auto f32_constant = [&](const std::string& name, size_t rank) -> const Constant& {
+        const Constant& c = g.constant(name, n);
+        XINFER_CHECK(c.dtype == DataType::f32 && c.shape.size() == rank && c.bytes == c.numel() * 4,
+                     ErrorCode::invalid_model, n.describe(), ": constant '", name, "' must be a rank-", rank,
+                     " F32 tensor, got ", to_string(c.dtype), " ", to_string(c.shape));
+        return c;
+    };
+    auto optional_bias = [&](size_t index, size_t count) -> const float* {
+        if (n.inputs.size() <= index || n.inputs[index].empty()) return nullptr;
+        const Constant& b = f32_constant(n.inputs[index], 1);
+        XINFER_CHECK(size_t(b.shape[0]) == count, ErrorCode::invalid_model, n.describe(), ": bias has ", b.shape[0],
+                     " values for ", count, " outputs");
+        return b.as<float>();
+    };
+    if (n.op == "Conv") {
+        need_inputs(2, 3);
+        const Constant& w = f32_constant(n.inputs[1], 4);
+        ops::Conv2DParams p;
+        const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1}),
+                   pads = n.get_ints("pads", {0, 0, 0, 0});
+        XINFER_CHECK(strides.size() == 2 && dil.size() == 2 && pads.size() == 4, ErrorCode::invalid_model,
+                     n.describe(), ": strides/dilations need 2 values and pads 4 (top, left, bottom, right)");
+        auto to_int = [&](int64_t v) {
+            XINFER_CHECK(v >= 0 && v <= (1 << 20), ErrorCode::invalid_model, n.describe(), ": attribute value ", v,
+                         " out of range");
+            return int(v);
+        };
+        p.window.kernel_h = to_int(w.shape[1]);
+        p.window.kernel_w = to_int(w.shape[2]);
+        p.window.stride_h = to_int(strides[0]);
+        p.window.stride_w = to_int(strides[1]);
+        p.window.dilation_h = to_int(dil[0]);
+        p.window.dilation_w = to_int(dil[1]);
+        p.window.pads = {to_int(pads[0]), to_int(pads[1]), to_int(pads[2]), to_int(pads[3])};
+        const int64_t group = n.get_int("group", 1);
+        XINFER_CHECK(group >= 1 && group <= w.shape[0], ErrorCode::invalid_model, n.describe(), ": bad group ", group);
+        p.groups = size_t(group);
+        p.clamp = clamp;
+        return std::make_unique<ops::Conv2D<float>>(p, w.as<float>(), optional_bias(2, size_t(w.shape[0])),
+                                                    size_t(w.shape[0]), size_t(w.shape[3]), ks, n.name);
+    }
+    if (n.op == "Dense") {
+        need_inputs(2, 3);
+        const Constant& w = f32_constant(n.inputs[1], 2);
+        return std::make_unique<ops::Dense<float>>(w.as<float>(), optional_bias(2, size_t(w.shape[0])),
+                                                   size_t(w.shape[0]), size_t(w.shape[1]), clamp, ks, n.name);
+    }
+    if (n.op == "BatchNormalization") {
+        need_inputs(5, 5);
+        std::vector<float> v[4];
+        for (int i = 0; i < 4; ++i) v[i] = f32_constant(n.inputs[size_t(i) + 1], 1).to_floats();
+        const size_t C = v[0].size();
+        XINFER_CHECK(v[1].size() == C && v[2].size() == C && v[3].size() == C, ErrorCode::invalid_model,
+                     n.describe(), ": gamma/beta/mean/var differ in length");
+        const double eps = n.get_float("epsilon", 1e-5);
+        std::vector<float> scale(C), shift(C);
+        for (size_t c = 0; c < C; ++c) {
+            const double s = double(v[0][c]) / std::sqrt(double(v[3][c]) + eps);
+            scale[c] = float(s);
+            shift[c] = float(double(v[1][c]) - double(v[2][c]) * s);
+        }
+        return std::make_unique<ops::ChannelAffine<float>>(scale, shift, clamp, ks, n.name);
+    }
+    if (n.op == "Clip") {
+        need_inputs(1, 1);
+        return ops::ChannelAffine<float>::clamp_only(clamp, ks, n.name);
+    }
+    if (n.op == "Add") {
+        need_inputs(2, 2);
+        XINFER_CHECK(!g.is_constant(n.inputs[0]) && !g.is_constant(n.inputs[1]), ErrorCode::unsupported_op,
+                     n.describe(), ": adding a constant is not supported");
+        return std::make_unique<ops::Add<float>>(clamp, ks, n.name);
+    }
+    if (n.op == "GlobalAveragePool") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::GlobalAvgPool<float>>(ks, n.name);
+    }
+    if (n.op == "Softmax") {
+        need_inputs(1, 1);
+        XINFER_CHECK(n.get_int("axis", -1) == -1, ErrorCode::unsupported_op, n.describe(),
+                     ": only softmax over the last axis is supported");
+        return std::make_unique<ops::Softmax<float>>(ks, n.name);
+    }
+    if (n.op == "Flatten") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Flatten<float>>(n.name);
+    }
+    XINFER_THROW(ErrorCode::unsupported_op, n.describe(), ": unsupported op '", n.op, "'");
+}
+
+struct ExecutorOptions {
+    ops::KernelSet kernels = ops::KernelSet::optimized;
+};
+
+// Shapes, arena offsets and sizes for one set of input shapes.
+struct ExecutionPlan {
+    std::vector<Shape> input_shapes;
+    int threads = 1;
+    std::vector<Shape> shapes;        // per value
+    std::vector<std::vector<Shape>> step_inputs;  // per step: its input shapes
+    std::vector<size_t> offsets;      // per value, into the arena
+    size_t activation_bytes = 0;      // peak of the activations
+    size_t workspace_offset = 0, workspace_bytes = 0;
+    size_t arena_bytes = 0;
+};
+
+class Executor {
+public:
+    static constexpr size_t kMaxOpInputs = 8;
+    struct Step {
+        std::string name;
+        std::unique_ptr<ops::Op> op;
+        std::vector<int> inputs;  // value ids
+        int output = -1;          // value id
+    };
+
+    Executor(Graph graph, ExecutorOptions options = {}) : graph_(std::move(graph)) {
+        graph_.sort_and_validate();
+        for (auto& in : graph_.inputs) add_value(in.name);
+        // Build every op; collect every unsupported node before failing, so a user sees the whole list at once.
+        std::vector<std::string> unsupported;
+        for (auto& n : graph_.nodes) {
+            Step step;
+            step.name = n.name;
+            try {
+                step.op = make_op(n, graph_, options.kernels);
+            } catch (const Error& e) {
+                if (e.code() != ErrorCode::unsupported_op) throw;
+                unsupported.push_back(e.what());
+                for (auto& out : n.outputs) add_value(out);  // keep later nodes resolvable
+                continue;
+            }
+            for (auto& in : n.inputs)
+                if (!in.empty() && !graph_.is_constant(in)) step.inputs.push_back(value_id(in, n));
+            XINFER_CHECK(step.inputs.size() == step.op->num_inputs() && step.inputs.size() <= kMaxOpInputs, ErrorCode::invalid_model, n.describe(),
+                         ": expected ", step.op->num_inputs(), " activation inputs, got ", step.inputs.size());
+            step.output = add_value(n.outputs[0]);
+            steps_.push_back(std::move(step));
+        }
+        if (!unsupported.empty()) {
+            std::string msg = std::to_string(unsupported.size()) + " unsupported node(s):";
+            for (auto& u : unsupported) msg += "\n  " + u;
+            XINFER_THROW(ErrorCode::unsupported_op, msg);
+        }
+        for (auto& in : graph_.inputs) input_ids_.push_back(ids_.at(in.name));
+        for (auto& out : graph_.outputs) output_ids_.push_back(value_id(out.name, Node{"(graph output)", "", {}, {}, {}}));
+    }
+
+    const Graph& graph() const { return graph_; }
+    const std::vector<Step>& steps() const { return steps_; }
+    const std::vector<std::string>& value_names() const { return names_; }
+    const std::vector<int>& input_ids() const { return input_ids_; }
+    const std::vector<int>& output_ids() const { return output_ids_; }
+
+    ExecutionPlan plan(const std::vector<Shape>& input_shapes, int threads) const {
+        XINFER_CHECK(input_shapes.size() == graph_.inputs.size(), ErrorCode::invalid_argument, "the model takes ",
+                     graph_.inputs.size(), " input(s), got ", input_shapes.size());
+        ExecutionPlan p;
+        p.input_shapes = input_shapes;
+        p.threads = threads;
+        p.shapes.assign(names_.size(), Shape{});
+        for (size_t i = 0; i < input_shapes.size(); ++i) {
+            const Shape& want = graph_.inputs[i].shape;
+            const Shape& got = input_shapes[i];
+            bool ok = want.size() == got.size() && !got.empty() && got[0] >= 1;
+            for (size_t d = 0; ok && d < want.size(); ++d) ok = got[d] >= 1 && (want[d] < 0 || want[d] == got[d]);
+            XINFER_CHECK(ok, ErrorCode::shape_mismatch, "input '", graph_.inputs[i].name, "' has shape ",
+                         to_string(got), ", the model expects ", to_string(want), " (-1: any size)");
+            checked_numel(got);
+            p.shapes[size_t(input_ids_[i])] = got;
+        }
+        std::vector<BufferLifetime> life(names_.size());
+        for (int id : input_ids_) life[size_t(id)].first = -1;
+        size_t workspace = 0;
+        p.step_inputs.resize(steps_.size());
+        for (size_t s = 0; s < steps_.size(); ++s) {
+            const Step& st = steps_[s];
+            std::vector<Shape>& in_shapes = p.step_inputs[s];
+            for (int id : st.inputs) {
+                in_shapes.push_back(p.shapes[size_t(id)]);
+                life[size_t(id)].last = int(s);
+            }
+            Shape out = st.op->output_shape(in_shapes);
+            life[size_t(st.output)].first = life[size_t(st.output)].last = int(s);
+            life[size_t(st.output)].bytes = checked_numel(out) * sizeof(float);
+            p.shapes[size_t(st.output)] = std::move(out);
+            workspace = std::max(workspace, st.op->workspace_bytes(in_shapes, threads));
+        }
+        for (int id : input_ids_) life[size_t(id)].bytes = checked_numel(p.shapes[size_t(id)]) * sizeof(float);
+        for (int id : output_ids_) life[size_t(id)].last = int(steps_.size());
+        MemoryPlan mp = plan_memory(life);
+        p.offsets = std::move(mp.offsets);
+        p.activation_bytes = mp.total_bytes;
+        p.workspace_offset = mp.total_bytes;
+        p.workspace_bytes = workspace;
+        p.arena_bytes = mp.total_bytes + AlignedBuffer::round_up(workspace + XINFER_EXTRA_BYTES, XINFER_ALIGNMENT);
+        return p;
+    }
+
+    // Copies the inputs into the arena, runs every op and copies the outputs out. op_ns, when given, receives the
+    // wall time of each step in nanoseconds.
+    void run(const ExecutionPlan& p, Arena& arena, ThreadPool& pool, const std::vector<const float*>& inputs,
+             const std::vector<float*>& outputs, std::vector<double>* op_ns = nullptr) const {
+        XINFER_CHECK(inputs.size() == input_ids_.size() && outputs.size() == output_ids_.size(),
+                     ErrorCode::invalid_argument, "run: expected ", input_ids_.size(), " inputs and ",
+                     output_ids_.size(), " outputs");
+        arena.reserve_total(p.arena_bytes);
+        arena.commit();
+        auto ptr = [&](int id) { return arena.pointer(p.offsets[size_t(id)]); };
+        for (size_t i = 0; i < inputs.size(); ++i)
+            std::memcpy(ptr(input_ids_[i]), inputs[i], checked_numel(p.shapes[size_t(input_ids_[i])]) * sizeof(float));
+        if (op_ns) op_ns->assign(steps_.size(), 0.0);
+        const void* in_ptrs[kMaxOpInputs];
+        for (size_t s = 0; s < steps_.size(); ++s) {
+            const Step& st = steps_[s];
+            for (size_t i = 0; i < st.inputs.size(); ++i) in_ptrs[i] = ptr(st.inputs[i]);
+            ops::RunArgs args{in_ptrs, p.step_inputs[s].data(), ptr(st.output), &p.shapes[size_t(st.output)],
+                              arena.pointer(p.workspace_offset), &pool};
+            if (op_ns) {
+                const auto t0 = std::chrono::steady_clock::now();
+                st.op->run(args);
+                (*op_ns)[s] = double(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - t0).count());
+            } else {
+                st.op->run(args);
+            }
+        }
+        for (size_t i = 0; i < outputs.size(); ++i)
+            std::memcpy(outputs[i], ptr(output_ids_[i]), checked_numel(p.shapes[size_t(output_ids_[i])]) * sizeof(float));
+    }
+
+private:
+    int add_value(const std::string& name) {
+        XINFER_CHECK(!ids_.count(name), ErrorCode::invalid_model, "value '", name, "' is defined twice");
+        ids_[name] = int(names_.size());
+        names_.push_back(name);
+        return ids_[name];
+    }
+    int value_id(const std::string& name, const Node& user) const {
+        auto it = ids_.find(name);
+        XINFER_CHECK(it != ids_.end(), ErrorCode::invalid_model, user.describe(), ": unknown value '", name, "'");
+        return it->second;
+    }
+
+    Graph graph_;
+    std::vector<Step> steps_;
+    std::map<std::string, int> ids_;
+    std::vector<std::string> names_;
+    std::vector<int> input_ids_, output_ids_;
+};
+
+}  // namespace xinfer

@@ -1,0 +1,184 @@
+#pragma once
+// The graph IR: named values (activations, NHWC), nodes in xinfer's canonical op set, and named constant tensors.
+// Importers translate foreign formats into this IR; passes rewrite it; the executor compiles it into ops.
+//
+// Canonical op set (inputs after the first are constants unless noted):
+//   Conv               x, W[Cout][KH][KW][Cin/group] (OHWI), B[Cout]?   strides, pads(t,l,b,r), dilations, group
+//   BatchNormalization x, gamma, beta, mean, var                         epsilon
+//   Clip               x                                                 min, max
+//   Add                a, b (both activations, same shape)
+//   GlobalAveragePool  x[N,H,W,C] -> [N,1,1,C]
+//   Dense              x[N,...] (flattened to [N,K]), W[Nout][K], B[Nout]?
+//   Flatten            x[N,...] -> [N, prod(...)]   (a reinterpretation in NHWC order)
+//   Softmax            x[N,C] over C
+// Conv, Dense and Add carry an optional fused clamp: attributes clip_min / clip_max.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "xinfer/core/buffer.hpp"
+#include "xinfer/core/dtype.hpp"
+#include "xinfer/core/shape.hpp"
+
+namespace xinfer {
+
+// An immutable tensor of weights. Its bytes are owned by `owner` (an AlignedBuffer, or a mapped file).
+struct Constant {
+    DataType dtype = DataType::f32;
+    Shape shape;
+    std::shared_ptr<const void> owner;
+    const std::byte* data = nullptr;
+    size_t bytes = 0;
+
+    template <class T> const T* as() const { return reinterpret_cast<const T*>(data); }
+    size_t numel() const { return checked_numel(shape); }
+
+    static Constant copy_of(DataType dtype, Shape shape, const void* src, size_t bytes) {
+        auto buf = std::make_shared<AlignedBuffer>(bytes);
+        if (bytes) std::memcpy(buf->data(), src, bytes);
+        Constant c;
+        c.dtype = dtype;
+        c.shape = std::move(shape);
+        c.data = buf->data();
+        c.bytes = bytes;
+        c.owner = std::move(buf);
+        return c;
+    }
+    static Constant from_floats(Shape shape, const std::vector<float>& values) {
+        XINFER_CHECK(checked_numel(shape) == values.size(), ErrorCode::internal, "constant shape ",
+                     to_string(shape), " does not match ", values.size(), " values");
+        return copy_of(DataType::f32, std::move(shape), values.data(), values.size() * sizeof(float));
+    }
+    std::vector<float> to_floats() const {
+        XINFER_CHECK(dtype == DataType::f32, ErrorCode::internal, "constant is not F32");
+        return std::vector<float>(as<float>(), as<float>() + numel());
+    }
+};
+
+using Attribute = std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+
+struct Node {
+    std::string name;
+    std::string op;
+    std::vector<std::string> inputs;   // value or constant names; "" marks an absent optional input
+    std::vector<std::string> outputs;  // value names
+    std::map<std::string, Attribute> attrs;
+
+    bool has(const std::string& key) const { return attrs.count(key) != 0; }
+    int64_t get_int(const std::string& key, int64_t fallback) const {
+        auto it = attrs.find(key);
+        if (it == attrs.end()) return fallback;
+        if (auto v = std::get_if<int64_t>(&it->second)) return *v;
+        XINFER_THROW(ErrorCode::invalid_model, "node '", name, "' (", op, "): attribute '", key, "' is not an integer");
+    }
+    double get_float(const std::string& key, double fallback) const {
+        auto it = attrs.find(key);
+        if (it == attrs.end()) return fallback;
+        if (auto v = std::get_if<double>(&it->second)) return *v;
+        if (auto v = std::get_if<int64_t>(&it->second)) return double(*v);
+        XINFER_THROW(ErrorCode::invalid_model, "node '", name, "' (", op, "): attribute '", key, "' is not a number");
+    }
+    std::vector<int64_t> get_ints(const std::string& key, std::vector<int64_t> fallback) const {
+        auto it = attrs.find(key);
+        if (it == attrs.end()) return fallback;
+        if (auto v = std::get_if<std::vector<int64_t>>(&it->second)) return *v;
+        XINFER_THROW(ErrorCode::invalid_model, "node '", name, "' (", op, "): attribute '", key,
+                     "' is not a list of integers");
+    }
+    std::string get_string(const std::string& key, std::string fallback) const {
+        auto it = attrs.find(key);
+        if (it == attrs.end()) return fallback;
+        if (auto v = std::get_if<std::string>(&it->second)) return *v;
+        XINFER_THROW(ErrorCode::invalid_model, "node '", name, "' (", op, "): attribute '", key, "' is not a string");
+    }
+    // The fused output clamp (ReLU = [0, inf), ReLU6 = [0, 6]).
+    float clip_min() const { return float(get_float("clip_min", -std::numeric_limits<double>::infinity())); }
+    float clip_max() const { return float(get_float("clip_max", std::numeric_limits<double>::infinity())); }
+    std::string describe() const { return "node '" + name + "' (" + op + ")"; }
+};
+
+// A graph input or output. The leading (batch) dimension of a shape may be -1: any batch.
+struct ValueInfo {
+    std::string name;
+    DataType dtype = DataType::f32;
+    Shape shape;
+};
+
+struct Graph {
+    std::vector<ValueInfo> inputs, outputs;
+    std::vector<Node> nodes;
+    std::map<std::string, Constant> constants;
+
+    bool is_constant(const std::string& name) const { return constants.count(name) != 0; }
+    const Constant& constant(const std::string& name, const Node& user) const {
+        auto it = constants.find(name);
+        XINFER_CHECK(it != constants.end(), ErrorCode::invalid_model, user.describe(), ": constant '", name,
+                     "' is missing");
+        return it->second;
+    }
+
+    // Reorders nodes topologically; throws on cycles, values produced twice, or inputs that nothing produces.
+    void sort_and_validate() {
+        std::map<std::string, size_t> producer;
+        for (size_t i = 0; i < nodes.size(); ++i)
+            for (auto& out : nodes[i].outputs) {
+                XINFER_CHECK(!out.empty(), ErrorCode::invalid_model, nodes[i].describe(), " has an unnamed output");
+                XINFER_CHECK(producer.emplace(out, i).second && !is_constant(out), ErrorCode::invalid_model, "value '",
+                             out, "' is produced more than once");
+            }
+        std::set<std::string> graph_inputs;
+        for (auto& in : inputs) {
+            XINFER_CHECK(!producer.count(in.name), ErrorCode::invalid_model, "graph input '", in.name,
+                         "' is also produced by a node");
+            graph_inputs.insert(in.name);
+        }
+        std::vector<int> state(nodes.size(), 0);  // 0 new, 1 visiting, 2 done
+        std::vector<Node> order;
+        order.reserve(nodes.size());
+        // Iterative DFS so that deep graphs cannot overflow the stack.
+        for (size_t root = 0; root < nodes.size(); ++root) {
+            if (state[root]) continue;
+            std::vector<std::pair<size_t, size_t>> stack{{root, 0}};
+            state[root] = 1;
+            while (!stack.empty()) {
+                auto& [n, next_input] = stack.back();
+                if (next_input < nodes[n].inputs.size()) {
+                    const std::string& in = nodes[n].inputs[next_input++];
+                    if (in.empty() || is_constant(in) || graph_inputs.count(in)) continue;
+                    auto it = producer.find(in);
+                    XINFER_CHECK(it != producer.end(), ErrorCode::invalid_model, nodes[n].describe(), ": input '", in,
+                                 "' is neither a graph input, a constant nor produced by a node");
+                    XINFER_CHECK(state[it->second] != 1, ErrorCode::invalid_model, "the graph has a cycle through ",
+                                 nodes[it->second].describe());
+                    if (state[it->second] == 0) {
+                        state[it->second] = 1;
+                        stack.emplace_back(it->second, 0);
+                    }
+                } else {
+                    state[n] = 2;
+                    order.push_back(std::move(nodes[n]));
+                    stack.pop_back();
+                }
+            }
+        }
+        nodes = std::move(order);
+        for (auto& out : outputs)
+            XINFER_CHECK(producer.count(out.name) || graph_inputs.count(out.name), ErrorCode::invalid_model,
+                         "graph output '", out.name, "' is not produced by any node");
+    }
+
+    size_t parameter_count() const {
+        size_t n = 0;
+        for (auto& [name, c] : constants) n += c.numel();
+        return n;
+    }
+};
+
+}  // namespace xinfer

@@ -1,0 +1,36 @@
+#pragma once
+// Reference 2-D convolution over NHWC: any kernel, stride, dilation, asymmetric pads and groups.
+#include <cstddef>
+
+#include "xinfer/core/shape.hpp"
+#include "xinfer/kernels/params.hpp"
+
+namespace xinfer::kernels::ref {
+
+// x: [H][W][Cin] (one image), w: OHWI [Cout][KH][KW][Cin/groups], bias: [Cout] or null, y: [OH][OW][Cout].
+inline void conv2d_nhwc_f32(size_t H, size_t W, size_t Cin, const float* x, const Window2D& win, size_t groups,
+                            size_t Cout, const float* w, const float* bias, float* y, MinMax mm) {
+    XINFER_ASSERT(groups >= 1 && Cin % groups == 0 && Cout % groups == 0);
+    const size_t OH = size_t(win.out_h(int(H))), OW = size_t(win.out_w(int(W)));
+    const size_t cin_g = Cin / groups, cout_g = Cout / groups;
+    for (size_t oy = 0; oy < OH; ++oy)
+        for (size_t ox = 0; ox < OW; ++ox)
+            for (size_t co = 0; co < Cout; ++co) {
+                const size_t g = co / cout_g;
+                float acc = bias ? bias[co] : 0.0f;
+                for (int ky = 0; ky < win.kernel_h; ++ky) {
+                    const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
+                    if (iy < 0 || iy >= long(H)) continue;
+                    for (int kx = 0; kx < win.kernel_w; ++kx) {
+                        const long ix = long(ox) * win.stride_w - win.pads.left + long(kx) * win.dilation_w;
+                        if (ix < 0 || ix >= long(W)) continue;
+                        const float* xp = x + (size_t(iy) * W + size_t(ix)) * Cin + g * cin_g;
+                        const float* wp = w + ((co * win.kernel_h + ky) * win.kernel_w + kx) * cin_g;
+                        for (size_t ci = 0; ci < cin_g; ++ci) acc += xp[ci] * wp[ci];
+                    }
+                }
+                y[(oy * OW + ox) * Cout + co] = clamp(acc, mm);
+            }
+}
+
+}  // namespace xinfer::kernels::ref

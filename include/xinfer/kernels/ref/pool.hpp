@@ -1,0 +1,62 @@
+#pragma once
+// Reference pooling over NHWC images.
+#include <cstddef>
+#include <limits>
+
+#include "xinfer/core/shape.hpp"
+
+namespace xinfer::kernels::ref {
+
+// y[c] = mean over the HW pixels of x[HW][C].
+inline void global_avg_pool_f32(size_t HW, size_t C, const float* x, float* y) {
+    for (size_t c = 0; c < C; ++c) {
+        float sum = 0.0f;
+        for (size_t p = 0; p < HW; ++p) sum += x[p * C + c];
+        y[c] = sum * (1.0f / float(HW));
+    }
+}
+
+// Average pooling; padded positions count in the divisor only when count_include_pad.
+inline void avg_pool_f32(size_t H, size_t W, size_t C, const float* x, const Window2D& win, bool count_include_pad,
+                         float* y) {
+    const size_t OH = size_t(win.out_h(int(H))), OW = size_t(win.out_w(int(W)));
+    for (size_t oy = 0; oy < OH; ++oy)
+        for (size_t ox = 0; ox < OW; ++ox)
+            for (size_t c = 0; c < C; ++c) {
+                float sum = 0.0f;
+                int count = 0, padded_count = 0;
+                for (int ky = 0; ky < win.kernel_h; ++ky)
+                    for (int kx = 0; kx < win.kernel_w; ++kx) {
+                        const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
+                        const long ix = long(ox) * win.stride_w - win.pads.left + long(kx) * win.dilation_w;
+                        const bool inside_pads = iy >= -long(win.pads.top) && iy < long(H) + win.pads.bottom &&
+                                                 ix >= -long(win.pads.left) && ix < long(W) + win.pads.right;
+                        padded_count += inside_pads;
+                        if (iy < 0 || iy >= long(H) || ix < 0 || ix >= long(W)) continue;
+                        sum += x[(size_t(iy) * W + size_t(ix)) * C + c];
+                        ++count;
+                    }
+                const int divisor = count_include_pad ? padded_count : count;
+                y[(oy * OW + ox) * C + c] = divisor ? sum / float(divisor) : 0.0f;
+            }
+}
+
+inline void max_pool_f32(size_t H, size_t W, size_t C, const float* x, const Window2D& win, float* y) {
+    const size_t OH = size_t(win.out_h(int(H))), OW = size_t(win.out_w(int(W)));
+    for (size_t oy = 0; oy < OH; ++oy)
+        for (size_t ox = 0; ox < OW; ++ox)
+            for (size_t c = 0; c < C; ++c) {
+                float best = -std::numeric_limits<float>::infinity();
+                for (int ky = 0; ky < win.kernel_h; ++ky)
+                    for (int kx = 0; kx < win.kernel_w; ++kx) {
+                        const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
+                        const long ix = long(ox) * win.stride_w - win.pads.left + long(kx) * win.dilation_w;
+                        if (iy < 0 || iy >= long(H) || ix < 0 || ix >= long(W)) continue;
+                        const float v = x[(size_t(iy) * W + size_t(ix)) * C + c];
+                        best = v > best ? v : best;
+                    }
+                y[(oy * OW + ox) * C + c] = best;
+            }
+}
+
+}  // namespace xinfer::kernels::ref

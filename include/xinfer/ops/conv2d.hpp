@@ -1,0 +1,229 @@
+#pragma once
+// Conv2D: NHWC convolution with fused bias and clamp. Build picks the kernel:
+//   1x1 stride 1 unpadded, groups 1    -> packed GEMM straight on the activation buffer (no im2col)
+//   depthwise 3x3, stride 1 or 2       -> dwconv3x3
+//   groups 1 with few input channels   -> direct convolution (the MobileNetV2 stem)
+//   anything else                      -> im2col + packed GEMM, per group
+#include <algorithm>
+#include <memory>
+#include <xsimd/xsimd.hpp>
+
+#include "xinfer/core/buffer.hpp"
+#include "xinfer/core/dtype.hpp"
+#include "xinfer/kernels/f32/conv_direct.hpp"
+#include "xinfer/kernels/f32/dwconv3x3.hpp"
+#include "xinfer/kernels/f32/gemm.hpp"
+#include "xinfer/kernels/f32/im2col.hpp"
+#include "xinfer/kernels/ref/conv2d.hpp"
+#include "xinfer/ops/op.hpp"
+
+namespace xinfer::ops {
+
+struct Conv2DParams {
+    Window2D window;
+    size_t groups = 1;
+    kernels::MinMax clamp;
+};
+
+template <class T> class Conv2D;
+
+template <>
+class Conv2D<float> : public Op {
+public:
+    enum class Variant { gemm_1x1, dwconv3x3, direct, im2col_gemm, reference };
+    static constexpr size_t kIm2colRows = 64;     // output pixels per im2col chunk
+    static constexpr size_t kDirectMaxCin = 8;    // direct kernel only for few input channels
+
+    // weights: OHWI [Cout][KH][KW][Cin/groups]; bias: [Cout] or null.
+    Conv2D(const Conv2DParams& p, const float* weights, const float* bias, size_t cout, size_t cin_per_group,
+           KernelSet kernels, std::string name)
+        : p_(p), cout_(cout), cin_g_(cin_per_group), name_(std::move(name)) {
+        using Arch = XINFER_ARCH;
+        p_.window.validate();
+        XINFER_CHECK(p_.groups >= 1 && cout_ >= 1 && cin_g_ >= 1 && cout_ % p_.groups == 0,
+                     ErrorCode::invalid_model, name_, ": invalid convolution: ", cout_, " output channels, ",
+                     cin_g_, " input channels per group, ", p_.groups, " groups");
+        const auto& w = p_.window;
+        const size_t taps = size_t(w.kernel_h) * size_t(w.kernel_w);
+        const size_t cin = cin_g_ * p_.groups;
+        const bool unit = w.dilation_h == 1 && w.dilation_w == 1;
+        if (kernels == KernelSet::reference) {
+            variant_ = Variant::reference;
+        } else if (taps == 1 && w.stride_h == 1 && w.stride_w == 1 && w.pads == Pads{} && p_.groups == 1) {
+            variant_ = Variant::gemm_1x1;
+        } else if (p_.groups == cin && cin_g_ == 1 && cout_ == cin && w.kernel_h == 3 && w.kernel_w == 3 && unit &&
+                   w.stride_h == w.stride_w && (w.stride_h == 1 || w.stride_h == 2)) {
+            variant_ = Variant::dwconv3x3;
+        } else if (p_.groups == 1 && cin <= kDirectMaxCin) {
+            variant_ = Variant::direct;
+        } else {
+            variant_ = Variant::im2col_gemm;
+        }
+        const size_t S = xsimd::batch<float, Arch>::size, NR = kernels::f32::GemmConfig<Arch>::nr;
+        const size_t k_group = taps * cin_g_, cout_g = cout_ / p_.groups;
+        switch (variant_) {
+            case Variant::reference:
+                packed_.resize(cout_ * k_group * sizeof(float));
+                std::copy(weights, weights + cout_ * k_group, packed_.as<float>());
+                if (bias) {
+                    bias_.resize(cout_ * sizeof(float));
+                    std::copy(bias, bias + cout_, bias_.as<float>());
+                }
+                break;
+            case Variant::gemm_1x1:
+                packed_.resize(kernels::f32::packed_gemm_floats(cout_, cin_g_, NR) * sizeof(float));
+                kernels::f32::pack_gemm_goi(cout_, cin_g_, NR, weights, bias, packed_.as<float>());
+                break;
+            case Variant::dwconv3x3:
+                packed_.resize(kernels::f32::packed_dwconv3x3_floats(cout_, S) * sizeof(float));
+                kernels::f32::pack_dwconv3x3_hwg(cout_, S, weights, bias, packed_.as<float>());
+                break;
+            case Variant::direct:
+                packed_.resize(kernels::f32::packed_conv_direct_floats(cout_, k_group, NR) * sizeof(float));
+                kernels::f32::pack_conv_direct_ohwi(cout_, k_group, NR, weights, bias, packed_.as<float>());
+                break;
+            case Variant::im2col_gemm: {
+                group_floats_ = kernels::f32::packed_gemm_floats(cout_g, k_group, NR);
+                packed_.resize(group_floats_ * p_.groups * sizeof(float));
+                for (size_t g = 0; g < p_.groups; ++g)
+                    kernels::f32::pack_gemm_goi(cout_g, k_group, NR, weights + g * cout_g * k_group,
+                                                bias ? bias + g * cout_g : nullptr,
+                                                packed_.as<float>() + g * group_floats_);
+                break;
+            }
+        }
+    }
+
+    std::string kind() const override {
+        static const char* names[] = {"gemm 1x1", "dwconv3x3", "direct", "im2col+gemm", "reference"};
+        const auto& w = p_.window;
+        return detail::concat("Conv2D ", names[int(variant_)], " ", w.kernel_h, "x", w.kernel_w, "/", w.stride_h,
+                              p_.groups > 1 ? " groups " + std::to_string(p_.groups) : std::string());
+    }
+    Variant variant() const { return variant_; }
+
+    Shape output_shape(const std::vector<Shape>& in) const override {
+        check_rank(in[0], 4, name_);
+        const Shape& x = in[0];
+        XINFER_CHECK(size_t(x[3]) == cin_g_ * p_.groups, ErrorCode::shape_mismatch, name_, ": expected ",
+                     cin_g_ * p_.groups, " input channels, got shape ", to_string(x));
+        const int oh = p_.window.out_h(int(x[1])), ow = p_.window.out_w(int(x[2]));
+        XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, name_, ": input ", to_string(x),
+                     " is smaller than the ", p_.window.kernel_h, "x", p_.window.kernel_w, " window");
+        return {x[0], oh, ow, int64_t(cout_)};
+    }
+
+    size_t workspace_bytes(const std::vector<Shape>& in, int threads) const override {
+        using Arch = XINFER_ARCH;
+        const size_t S = xsimd::batch<float, Arch>::size;
+        if (variant_ == Variant::dwconv3x3) return ((size_t(in[0][3]) + S - 1) / S * S + S) * sizeof(float);
+        if (variant_ == Variant::im2col_gemm) {
+            const size_t k_group = size_t(p_.window.kernel_h) * size_t(p_.window.kernel_w) * cin_g_;
+            return size_t(threads) * chunk_stride(k_group) * sizeof(float);
+        }
+        return 0;
+    }
+
+    size_t macs(const std::vector<Shape>&, const Shape& out) const override {
+        return size_t(out[0] * out[1] * out[2] * out[3]) * size_t(p_.window.kernel_h * p_.window.kernel_w) * cin_g_;
+    }
+    size_t parameter_bytes() const override { return packed_.size() + bias_.size(); }
+
+    void run(const RunArgs& a) const override {
+        using Arch = XINFER_ARCH;
+        const Shape& xs = a.input_shapes[0];
+        const Shape& ys = *a.output_shape;
+        const size_t N = size_t(xs[0]), H = size_t(xs[1]), W = size_t(xs[2]), C = size_t(xs[3]);
+        const size_t OH = size_t(ys[1]), OW = size_t(ys[2]);
+        const float* x = static_cast<const float*>(a.inputs[0]);
+        float* y = static_cast<float*>(a.output);
+        const float* packed = packed_.as<float>();
+        const auto mm = p_.clamp;
+        switch (variant_) {
+            case Variant::reference:
+                for (size_t n = 0; n < N; ++n)
+                    kernels::ref::conv2d_nhwc_f32(H, W, C, x + n * H * W * C, p_.window, p_.groups, cout_, packed,
+                                                  bias_.empty() ? nullptr : bias_.as<float>(),
+                                                  y + n * OH * OW * cout_, mm);
+                return;
+            case Variant::gemm_1x1: {
+                constexpr size_t MR = kernels::f32::GemmConfig<Arch>::mr, NR = kernels::f32::GemmConfig<Arch>::nr;
+                const size_t M = N * H * W, panels = (cout_ + NR - 1) / NR;
+                parallel_chunks(a.pool, (M + MR - 1) / MR, [&](size_t t0, size_t t1) {
+                    kernels::f32::gemm_f32<Arch>(t0 * MR, std::min(M, t1 * MR), 0, panels, cout_, C, x, C, packed, y,
+                                                 cout_, mm);
+                });
+                return;
+            }
+            case Variant::dwconv3x3: {
+                constexpr size_t S = xsimd::batch<float, Arch>::size;
+                float* zeros = static_cast<float*>(a.workspace);
+                std::fill(zeros, zeros + (C + S - 1) / S * S + S, 0.0f);
+                parallel_chunks(a.pool, N * OH, [&](size_t r0, size_t r1) {
+                    for (size_t r = r0; r < r1;) {
+                        const size_t n = r / OH, oy0 = r % OH, oy1 = std::min(OH, oy0 + (r1 - r));
+                        kernels::f32::dwconv3x3_f32<Arch>(H, W, C, x + n * H * W * C, packed, zeros,
+                                                          p_.window.stride_h, p_.window.pads, y + n * OH * OW * C, OH,
+                                                          OW, mm, oy0, oy1);
+                        r += oy1 - oy0;
+                    }
+                });
+                return;
+            }
+            case Variant::direct:
+                parallel_chunks(a.pool, N * OH, [&](size_t r0, size_t r1) {
+                    for (size_t r = r0; r < r1;) {
+                        const size_t n = r / OH, oy0 = r % OH, oy1 = std::min(OH, oy0 + (r1 - r));
+                        kernels::f32::conv_direct_f32<Arch>(H, W, C, x + n * H * W * C, p_.window, cout_, packed,
+                                                            y + n * OH * OW * cout_, OW, mm, oy0, oy1);
+                        r += oy1 - oy0;
+                    }
+                });
+                return;
+            case Variant::im2col_gemm: {
+                constexpr size_t NR = kernels::f32::GemmConfig<Arch>::nr;
+                const size_t k_group = size_t(p_.window.kernel_h) * size_t(p_.window.kernel_w) * cin_g_;
+                const size_t cout_g = cout_ / p_.groups, panels = (cout_g + NR - 1) / NR;
+                const size_t pixels = OH * OW, chunks_per_image = (pixels + kIm2colRows - 1) / kIm2colRows;
+                const size_t stride = chunk_stride(k_group);
+                const int threads = a.pool ? a.pool->threads() : 1;
+                const size_t per_part = (N * chunks_per_image + size_t(threads) - 1) / size_t(threads);
+                // One contiguous range of chunks per thread, each thread with its own im2col buffer.
+                parallel_chunks(a.pool, size_t(threads), [&](size_t t0, size_t t1) {
+                    for (size_t t = t0; t < t1; ++t) {
+                        float* cols = static_cast<float*>(a.workspace) + t * stride;
+                        const size_t c_end = std::min(N * chunks_per_image, (t + 1) * per_part);
+                        for (size_t chunk = t * per_part; chunk < c_end; ++chunk) {
+                            const size_t n = chunk / chunks_per_image;
+                            const size_t p0 = (chunk % chunks_per_image) * kIm2colRows;
+                            const size_t p1 = std::min(pixels, p0 + kIm2colRows);
+                            const float* xi = x + n * H * W * C;
+                            float* yi = y + (n * pixels + p0) * cout_;
+                            for (size_t g = 0; g < p_.groups; ++g) {
+                                kernels::f32::im2col_nhwc_f32(H, W, C, xi, p_.window, OW, g, cin_g_, p0, p1, cols,
+                                                              k_group);
+                                kernels::f32::gemm_f32<Arch>(0, p1 - p0, 0, panels, cout_g, k_group, cols, k_group,
+                                                             packed + g * group_floats_, yi + g * cout_g, cout_, mm);
+                            }
+                        }
+                    }
+                });
+                return;
+            }
+        }
+    }
+
+private:
+    static size_t chunk_stride(size_t k_group) {
+        return AlignedBuffer::round_up(kIm2colRows * k_group + XINFER_EXTRA_BYTES / sizeof(float), 16);
+    }
+
+    Conv2DParams p_;
+    size_t cout_, cin_g_;
+    std::string name_;
+    Variant variant_ = Variant::reference;
+    AlignedBuffer packed_, bias_;
+    size_t group_floats_ = 0;
+};
+
+}  // namespace xinfer::ops

@@ -1,0 +1,52 @@
+#pragma once
+// Op: one layer, split into build (constructor: validate, pack weights, choose a kernel), plan (output shape and
+// workspace bytes for given input shapes) and run (pointers only: no allocation, no throw).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "xinfer/core/shape.hpp"
+#include "xinfer/core/thread_pool.hpp"
+
+namespace xinfer::ops {
+
+// Which kernels an op runs: the optimized SIMD ones, or the scalar references (the executable spec).
+enum class KernelSet { optimized, reference };
+
+struct RunArgs {
+    const void* const* inputs;   // one pointer per op input (activations only; weights live in the op)
+    const Shape* input_shapes;
+    void* output;
+    const Shape* output_shape;
+    void* workspace;             // workspace_bytes() bytes, 64-byte aligned
+    ThreadPool* pool;
+};
+
+class Op {
+public:
+    virtual ~Op() = default;
+    // Short description of the op and the kernel it chose, e.g. "Conv2D gemm 1x1".
+    virtual std::string kind() const = 0;
+    virtual size_t num_inputs() const { return 1; }
+    // Throws Error(shape_mismatch) when the input shapes do not fit the op.
+    virtual Shape output_shape(const std::vector<Shape>& inputs) const = 0;
+    virtual size_t workspace_bytes(const std::vector<Shape>& /*inputs*/, int /*threads*/) const { return 0; }
+    virtual void run(const RunArgs& args) const = 0;
+    // Multiply-accumulates of one run, for reports (0 where not meaningful).
+    virtual size_t macs(const std::vector<Shape>& /*inputs*/, const Shape& /*output*/) const { return 0; }
+    virtual size_t parameter_bytes() const { return 0; }
+};
+
+inline void check_rank(const Shape& s, size_t rank, const std::string& who) {
+    XINFER_CHECK(s.size() == rank, ErrorCode::shape_mismatch, who, ": expected a rank-", rank, " input, got ",
+                 to_string(s));
+}
+
+// Splits `count` items into roughly `per_thread_chunks` chunks per thread (work balance on small layers).
+template <class F>
+void parallel_chunks(ThreadPool* pool, size_t count, F&& fn) {
+    if (!pool || pool->threads() == 1) return fn(size_t(0), count);
+    pool->parallel_for(count, fn);
+}
+
+}  // namespace xinfer::ops

@@ -1,0 +1,48 @@
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+#include "xinfer/kernels/f32/pool.hpp"
+#include "xinfer/kernels/ref/pool.hpp"
+#include "xinfer/ops/op.hpp"
+
+namespace xinfer::ops {
+
+template <class T> class GlobalAvgPool;
+
+// [N, H, W, C] -> [N, 1, 1, C]
+template <>
+class GlobalAvgPool<float> : public Op {
+public:
+    GlobalAvgPool(KernelSet kernels, std::string name) : reference_(kernels == KernelSet::reference), name_(std::move(name)) {}
+    std::string kind() const override { return reference_ ? "GlobalAvgPool reference" : "GlobalAvgPool"; }
+    Shape output_shape(const std::vector<Shape>& in) const override {
+        check_rank(in[0], 4, name_);
+        XINFER_CHECK(in[0][1] > 0 && in[0][2] > 0, ErrorCode::shape_mismatch, name_, ": empty input ", to_string(in[0]));
+        return {in[0][0], 1, 1, in[0][3]};
+    }
+    size_t macs(const std::vector<Shape>& in, const Shape&) const override { return checked_numel(in[0]); }
+    void run(const RunArgs& a) const override {
+        using Arch = XINFER_ARCH;
+        const Shape& s = a.input_shapes[0];
+        const size_t N = size_t(s[0]), HW = size_t(s[1] * s[2]), C = size_t(s[3]);
+        const float* x = static_cast<const float*>(a.inputs[0]);
+        float* y = static_cast<float*>(a.output);
+        for (size_t n = 0; n < N; ++n) {
+            if (reference_) {
+                kernels::ref::global_avg_pool_f32(HW, C, x + n * HW * C, y + n * C);
+                continue;
+            }
+            // Split channels in whole vectors between threads.
+            constexpr size_t S = xsimd::batch<float, Arch>::size;
+            parallel_chunks(a.pool, (C + S - 1) / S, [&](size_t b0, size_t b1) {
+                kernels::f32::global_avg_pool_f32<Arch>(HW, C, x + n * HW * C, y + n * C, b0 * S, std::min(C, b1 * S));
+            });
+        }
+    }
+
+private:
+    bool reference_;
+    std::string name_;
+};
+
+}  // namespace xinfer::ops

@@ -51,7 +51,7 @@ public:
         job_fn_ = [](void* ctx, size_t b, size_t e) { (*static_cast<Fn*>(ctx))(b, e); };
         job_count_ = count;
         job_parts_ = parts;
-        pending_.store(int(parts) - 1, std::memory_order_relaxed);
+        pending_.store(threads_ - 1, std::memory_order_relaxed);  // every worker checks in, even without a part
         {
             std::lock_guard<std::mutex> lock(mutex_);
             generation_.fetch_add(1, std::memory_order_release);
@@ -84,7 +84,7 @@ private:
     }
 
     void worker_loop(int index) {
-        size_t seen = generation_.load(std::memory_order_acquire);
+        size_t seen = 0;  // the generation at construction: a job posted before this thread starts is not missed
         for (;;) {
             if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
                 std::unique_lock<std::mutex> lock(mutex_);

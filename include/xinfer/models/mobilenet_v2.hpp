@@ -189,7 +189,10 @@ inline Graph mobilenet_v2_random(const MobileNetV2Options& o, uint32_t seed = 42
     std::mt19937 rng(seed);
     Graph g = mobilenet_v2_graph(o, &rng);
     EvaluatedValue sample;
-    const int batch = 2;
+    // Enough images that the last 1x1 layers (size/32 pixels square) see at least 256 positions per channel:
+    // statistics from a handful of positions give tiny variances and a badly conditioned network.
+    const int last_pixels = (o.size / 32) * (o.size / 32);
+    const int batch = std::max(2, (256 + last_pixels - 1) / last_pixels);
     sample.shape = {batch, o.size, o.size, 3};
     sample.data.resize(checked_numel(sample.shape) * sizeof(float));
     std::uniform_real_distribution<float> pixel(0.0f, 1.0f);

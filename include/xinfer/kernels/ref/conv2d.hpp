@@ -17,7 +17,7 @@ inline void conv2d_nhwc_f32(size_t H, size_t W, size_t Cin, const float* x, cons
         for (size_t ox = 0; ox < OW; ++ox)
             for (size_t co = 0; co < Cout; ++co) {
                 const size_t g = co / cout_g;
-                float acc = bias ? bias[co] : 0.0f;
+                double acc = bias ? bias[co] : 0.0;
                 for (int ky = 0; ky < win.kernel_h; ++ky) {
                     const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
                     if (iy < 0 || iy >= long(H)) continue;
@@ -26,10 +26,10 @@ inline void conv2d_nhwc_f32(size_t H, size_t W, size_t Cin, const float* x, cons
                         if (ix < 0 || ix >= long(W)) continue;
                         const float* xp = x + (size_t(iy) * W + size_t(ix)) * Cin + g * cin_g;
                         const float* wp = w + ((co * win.kernel_h + ky) * win.kernel_w + kx) * cin_g;
-                        for (size_t ci = 0; ci < cin_g; ++ci) acc += xp[ci] * wp[ci];
+                        for (size_t ci = 0; ci < cin_g; ++ci) acc += double(xp[ci]) * double(wp[ci]);
                     }
                 }
-                y[(oy * OW + ox) * Cout + co] = clamp(acc, mm);
+                y[(oy * OW + ox) * Cout + co] = clamp(float(acc), mm);
             }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Reference GEMM: the executable spec of the packed SIMD GEMM and of dense layers.
+// Reference GEMM: the executable spec of the packed SIMD GEMM and of dense layers. Accumulates in double, so
+// the spec is (nearly) exact and comparisons measure the error of the optimized kernel alone.
 #include <cstddef>
 
 #include "xinfer/config.hpp"
@@ -13,9 +14,9 @@ inline void gemm_f32(size_t M, size_t N, size_t K, const float* A, size_t lda, c
     XINFER_ASSERT(lda >= K && ldc >= N);
     for (size_t m = 0; m < M; ++m)
         for (size_t n = 0; n < N; ++n) {
-            float acc = bias ? bias[n] : 0.0f;
-            for (size_t k = 0; k < K; ++k) acc += A[m * lda + k] * W[n * K + k];
-            C[m * ldc + n] = clamp(acc, mm);
+            double acc = bias ? bias[n] : 0.0;
+            for (size_t k = 0; k < K; ++k) acc += double(A[m * lda + k]) * double(W[n * K + k]);
+            C[m * ldc + n] = clamp(float(acc), mm);
         }
 }
 

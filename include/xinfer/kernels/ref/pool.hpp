@@ -10,9 +10,9 @@ namespace xinfer::kernels::ref {
 // y[c] = mean over the HW pixels of x[HW][C].
 inline void global_avg_pool_f32(size_t HW, size_t C, const float* x, float* y) {
     for (size_t c = 0; c < C; ++c) {
-        float sum = 0.0f;
+        double sum = 0.0;
         for (size_t p = 0; p < HW; ++p) sum += x[p * C + c];
-        y[c] = sum * (1.0f / float(HW));
+        y[c] = float(sum / double(HW));
     }
 }
 

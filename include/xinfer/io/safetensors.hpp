@@ -75,7 +75,7 @@ public:
         const size_t elem = size_of(dtype);
         XINFER_CHECK(numel <= std::numeric_limits<size_t>::max() / elem && numel * elem == bytes,
                      ErrorCode::invalid_argument, "tensor '", name, "' has ", bytes, " bytes, but shape ",
-                     to_string(shape), " of ", to_string(dtype), " needs ", numel, " x ", elem,
+                     ::xinfer::to_string(shape), " of ", ::xinfer::to_string(dtype), " needs ", numel, " x ", elem,
                      " (dtype/shape mismatch)");
         const auto* p = static_cast<const std::byte*>(data);
         names_.insert(name);
@@ -98,7 +98,7 @@ public:
         size_t offset = 0;
         int pads = 0;
         auto entry = [&](const std::string& name, DataType dtype, const Shape& shape, size_t bytes) {
-            header[name] = {{"dtype", to_string(dtype)},
+            header[name] = {{"dtype", ::xinfer::to_string(dtype)},
                             {"shape", shape},
                             {"data_offsets", json::array({offset, offset + bytes})}};
             offset += bytes;
@@ -234,7 +234,7 @@ inline Span parse_entry(const std::string& name, const json& entry, uint64_t dat
     }
     const size_t elem = size_of(span.dtype);
     if (numel > std::numeric_limits<size_t>::max() / elem)
-        throw model_error(source, where, ": byte size of shape ", to_string(span.shape), " overflows");
+        throw model_error(source, where, ": byte size of shape ", ::xinfer::to_string(span.shape), " overflows");
 
     const auto offsets = entry.find("data_offsets");
     bool valid = offsets != entry.end() && offsets->is_array() && offsets->size() == 2;
@@ -249,7 +249,7 @@ inline Span parse_entry(const std::string& name, const json& entry, uint64_t dat
                           data_size, " bytes; file truncated?)");
     if (span.end - span.begin != numel * elem)
         throw model_error(source, where, ": dtype/shape mismatch: data_offsets span ", span.end - span.begin,
-                          " bytes but ", to_string(span.dtype), " ", to_string(span.shape), " needs ", numel * elem);
+                          " bytes but ", ::xinfer::to_string(span.dtype), " ", ::xinfer::to_string(span.shape), " needs ", numel * elem);
     return span;
 }
 }  // namespace detail

@@ -1,0 +1,302 @@
+#pragma once
+// Model: the facade a host application uses. Load a model file (the format is detected from its bytes) or a
+// built-in architecture, run NHWC float batches, classify raw RGB pixels, save as .xinf.
+//
+// A Model is immutable after load and cheap to copy (copies share the compiled graph). run() and classify() may be
+// called from many threads at once: each call borrows a Session (activation arena + thread pool + cached plan)
+// from a pool and returns it afterwards; no call writes state another call reads.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
+
+#include "xinfer/graph/executor.hpp"
+#include "xinfer/graph/passes.hpp"
+#include "xinfer/io/image.hpp"
+#include "xinfer/io/xinf.hpp"
+#include "xinfer/models/mobilenet_v2.hpp"
+
+namespace xinfer {
+
+struct ModelOptions {
+    int threads = 1;                                     // default threads of run() and classify()
+    ops::KernelSet kernels = ops::KernelSet::optimized;  // reference: the scalar spec kernels (slow; for checks)
+    bool optimize = true;                                // fold batch norm, fuse activations
+};
+
+struct RunOptions {
+    int threads = 0;                     // 0: the model's default
+    std::vector<double>* op_ns = nullptr;  // if set, receives each op's wall time in nanoseconds
+};
+
+struct TensorSpec {
+    std::string name;
+    DataType dtype = DataType::f32;
+    Shape shape;  // -1: any size (the batch, or a free spatial dimension)
+};
+
+struct Prediction {
+    int index = 0;
+    std::string label;
+    float probability = 0.0f;
+};
+
+class Model {
+public:
+    // A path to a model file, or "builtin:mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42" (seeded random
+    // weights with re-estimated batch-norm statistics; for benchmarks and tests).
+    static Model load(const std::string& source, const ModelOptions& options = {}) {
+        if (source.rfind("builtin:", 0) == 0) return builtin(source.substr(8), options);
+        auto file = std::make_shared<io::MappedFile>(source);
+        const std::byte* data = file->data();
+        const size_t size = file->size();
+        return from_bytes(std::move(file), data, size, source, options);
+    }
+
+    // Loads from bytes in memory. The bytes are copied: the caller may free them as soon as this returns.
+    static Model load_from_memory(const void* data, size_t size, const ModelOptions& options = {},
+                                  const std::string& name = "<memory>") {
+        XINFER_CHECK(data || size == 0, ErrorCode::invalid_argument, "load_from_memory: null data");
+        auto copy = std::make_shared<AlignedBuffer>(size);
+        if (size) std::memcpy(copy->data(), data, size);
+        const std::byte* bytes = copy->data();
+        return from_bytes(std::move(copy), bytes, size, name, options);
+    }
+
+    static Model from_graph(Graph graph, io::ModelMetadata metadata = {}, const ModelOptions& options = {}) {
+        if (options.optimize) optimize(graph);
+        else graph.sort_and_validate();
+        auto impl = std::make_shared<Impl>(std::move(graph), std::move(metadata), options);
+        return Model(std::move(impl));
+    }
+
+    void save(const std::string& path) const { io::save_xinf(path, impl_->executor.graph(), impl_->metadata); }
+    std::vector<std::byte> save_to_memory() const { return io::write_xinf(impl_->executor.graph(), impl_->metadata); }
+
+    const std::vector<TensorSpec>& inputs() const { return impl_->inputs; }
+    const std::vector<TensorSpec>& outputs() const { return impl_->outputs; }
+    const io::ModelMetadata& metadata() const { return impl_->metadata; }
+    const Executor& executor() const { return impl_->executor; }
+    const Graph& graph() const { return impl_->executor.graph(); }
+    int threads() const { return impl_->options.threads; }
+
+    // Bytes of the activation arena (plus op workspace) for one run with these input shapes: the peak memory a
+    // run needs besides the weights, known before running.
+    size_t planned_arena_bytes(const std::vector<Shape>& input_shapes, int threads = 0) const {
+        return impl_->executor.plan(input_shapes, threads > 0 ? threads : impl_->options.threads).arena_bytes;
+    }
+    // Bytes of the packed weights held by the ops.
+    size_t weight_bytes() const {
+        size_t n = 0;
+        for (auto& s : impl_->executor.steps()) n += s.op->parameter_bytes();
+        return n;
+    }
+
+    // The general form: one pointer and shape per model input; outputs are resized to the model's outputs.
+    void run(const std::vector<const float*>& inputs, const std::vector<Shape>& shapes,
+             std::vector<xt::xarray<float>>& outputs, const RunOptions& ro = {}) const {
+        const int threads = ro.threads > 0 ? ro.threads : impl_->options.threads;
+        auto session = impl_->acquire(threads);
+        if (!session->plan || session->plan->input_shapes != shapes)
+            session->plan = impl_->executor.plan(shapes, threads);
+        const ExecutionPlan& plan = *session->plan;
+        const auto& ids = impl_->executor.output_ids();
+        outputs.resize(ids.size());
+        std::vector<float*> out_ptrs;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            const Shape& s = plan.shapes[size_t(ids[i])];
+            std::vector<size_t> dims(s.begin(), s.end());
+            if (outputs[i].shape() != typename xt::xarray<float>::shape_type(dims.begin(), dims.end()))
+                outputs[i] = xt::xarray<float>::from_shape(dims);
+            out_ptrs.push_back(outputs[i].data());
+        }
+        impl_->executor.run(plan, session->arena, session->pool, inputs, out_ptrs, ro.op_ns);
+        impl_->release(std::move(session));
+    }
+
+    std::vector<xt::xarray<float>> run(const std::vector<xt::xarray<float>>& inputs, const RunOptions& ro = {}) const {
+        std::vector<const float*> ptrs;
+        std::vector<Shape> shapes;
+        for (auto& in : inputs) {
+            ptrs.push_back(in.data());
+            shapes.emplace_back(in.shape().begin(), in.shape().end());
+        }
+        std::vector<xt::xarray<float>> out;
+        run(ptrs, shapes, out, ro);
+        return out;
+    }
+
+    // One input, one output: e.g. an NHWC float batch [N, H, W, 3] -> [N, classes].
+    xt::xarray<float> run(const xt::xarray<float>& input, const RunOptions& ro = {}) const {
+        XINFER_CHECK(impl_->inputs.size() == 1 && impl_->outputs.size() == 1, ErrorCode::invalid_argument,
+                     "this model has ", impl_->inputs.size(), " inputs and ", impl_->outputs.size(),
+                     " outputs: use run(std::vector<xt::xarray<float>>)");
+        return std::move(run(std::vector<xt::xarray<float>>{input}, ro)[0]);
+    }
+
+    // Raw interleaved RGB8 pixels of any size -> the model's preprocessing -> run -> top-k classes.
+    // `stride` is the row pitch in bytes (0: width * 3). `pre` overrides the model's own preprocessing.
+    std::vector<Prediction> classify(const uint8_t* rgb, int width, int height, int top_k = 5, size_t stride = 0,
+                                     const io::Preprocessing* pre = nullptr) const {
+        const io::Preprocessing& p = preprocessing_or_throw(pre);
+        XINFER_CHECK(impl_->inputs.size() == 1 && impl_->inputs[0].shape.size() == 4 &&
+                         (impl_->inputs[0].shape[3] == 3 || impl_->inputs[0].shape[3] < 0),
+                     ErrorCode::invalid_argument, "classify needs a model with one [N, H, W, 3] input");
+        xt::xarray<float> x = xt::xarray<float>::from_shape({1, size_t(p.height), size_t(p.width), 3});
+        io::preprocess_rgb8(rgb, width, height, stride ? stride : size_t(width) * 3, p, x.data());
+        const xt::xarray<float> y = run(x);
+        return top_classes(y, top_k);
+    }
+
+    // The model's preprocessing (or `pre`), or an error that says how to provide one.
+    const io::Preprocessing& preprocessing_or_throw(const io::Preprocessing* pre = nullptr) const {
+        if (pre) return *pre;
+        XINFER_CHECK(impl_->metadata.preprocessing, ErrorCode::invalid_argument,
+                     "the model does not say how to preprocess images: pass --scale, --mean, --std, --size and "
+                     "--resize (or set io::Preprocessing) instead of guessing");
+        return *impl_->metadata.preprocessing;
+    }
+
+    // Top-k of a [1, C] output (probabilities if the graph ends in Softmax, otherwise softmax is applied).
+    std::vector<Prediction> top_classes(const xt::xarray<float>& y, int top_k) const {
+        XINFER_CHECK(y.dimension() == 2 && y.shape()[0] == 1, ErrorCode::shape_mismatch,
+                     "classification expects a [1, classes] output");
+        const size_t C = y.shape()[1];
+        std::vector<float> p(y.data(), y.data() + C);
+        if (!ends_in_softmax()) {
+            const float mx = *std::max_element(p.begin(), p.end());
+            double sum = 0;
+            for (auto& v : p) sum += (v = std::exp(v - mx));
+            for (auto& v : p) v = float(v / sum);
+        }
+        std::vector<int> order(C);
+        std::iota(order.begin(), order.end(), 0);
+        const size_t k = std::min(C, size_t(std::max(top_k, 0)));
+        std::partial_sort(order.begin(), order.begin() + long(k), order.end(),
+                          [&](int a, int b) { return p[size_t(a)] > p[size_t(b)]; });
+        std::vector<Prediction> out;
+        for (size_t i = 0; i < k; ++i) {
+            const int c = order[i];
+            out.push_back({c, label(c), p[size_t(c)]});
+        }
+        return out;
+    }
+
+    std::string label(int index) const {
+        const auto& labels = impl_->metadata.labels;
+        return index >= 0 && size_t(index) < labels.size() ? labels[size_t(index)] : "class " + std::to_string(index);
+    }
+
+    bool ends_in_softmax() const {
+        const auto& nodes = impl_->executor.graph().nodes;
+        return !nodes.empty() && nodes.back().op == "Softmax";
+    }
+
+private:
+    struct Session {
+        explicit Session(int threads) : threads(threads), pool(threads) {}
+        int threads;
+        ThreadPool pool;
+        Arena arena;
+        std::optional<ExecutionPlan> plan;
+    };
+
+    struct Impl {
+        Impl(Graph g, io::ModelMetadata meta, const ModelOptions& o)
+            : options(o), metadata(std::move(meta)), executor(std::move(g), ExecutorOptions{o.kernels}) {
+            XINFER_CHECK(o.threads >= 1 && o.threads <= 256, ErrorCode::invalid_argument, "threads must be in [1, 256]");
+            for (auto& v : executor.graph().inputs) inputs.push_back({v.name, v.dtype, v.shape});
+            for (auto& v : executor.graph().outputs) outputs.push_back({v.name, v.dtype, v.shape});
+            for (auto& v : executor.graph().inputs)
+                XINFER_CHECK(v.dtype == DataType::f32, ErrorCode::unsupported_op, "input '", v.name, "' has dtype ",
+                             to_string(v.dtype), "; this build runs float32 models");
+        }
+        std::unique_ptr<Session> acquire(int threads) const {
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                for (auto it = idle.begin(); it != idle.end(); ++it)
+                    if ((*it)->threads == threads) {
+                        auto s = std::move(*it);
+                        idle.erase(it);
+                        return s;
+                    }
+            }
+            return std::make_unique<Session>(threads);
+        }
+        void release(std::unique_ptr<Session> s) const {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (idle.size() < 8) idle.push_back(std::move(s));
+        }
+
+        ModelOptions options;
+        io::ModelMetadata metadata;
+        Executor executor;
+        std::vector<TensorSpec> inputs, outputs;
+        mutable std::mutex mutex;
+        mutable std::vector<std::unique_ptr<Session>> idle;
+    };
+
+    explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+    static bool is_safetensors(const std::byte* data, size_t size) {
+        if (size < 9) return false;
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; --i) n = (n << 8) | uint64_t(data[i]);
+        return n >= 2 && n <= size - 8 && data[8] == std::byte{'{'};
+    }
+
+    static Model from_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
+                            const std::string& source, const ModelOptions& options) {
+        if (is_safetensors(data, size)) {
+            io::XinfModel m = io::read_xinf(std::move(owner), data, size, source);
+            return from_graph(std::move(m.graph), std::move(m.metadata), options);
+        }
+        XINFER_THROW(ErrorCode::invalid_model, source, ": unrecognised model format (", size,
+                     " bytes; this build reads .xinf files, i.e. safetensors with xinfer metadata)");
+    }
+
+    // "mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42"
+    static Model builtin(const std::string& spec, const ModelOptions& options) {
+        const size_t q = spec.find('?');
+        const std::string arch = spec.substr(0, q);
+        XINFER_CHECK(arch == "mobilenet_v2", ErrorCode::invalid_argument, "unknown built-in model '", arch,
+                     "' (available: mobilenet_v2)");
+        models::MobileNetV2Options o;
+        uint32_t seed = 42;
+        std::stringstream params(q == std::string::npos ? "" : spec.substr(q + 1));
+        for (std::string kv; std::getline(params, kv, '&');) {
+            const size_t eq = kv.find('=');
+            const std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+            try {
+                size_t used = 0;
+                if (key == "alpha") o.alpha = std::stod(value, &used);
+                else if (key == "size") o.size = std::stoi(value, &used);
+                else if (key == "classes") o.classes = std::stoi(value, &used);
+                else if (key == "seed") seed = uint32_t(std::stoul(value, &used));
+                else if (key == "softmax") o.softmax = value != "0", used = value.size();
+                else XINFER_THROW(ErrorCode::invalid_argument, "unknown parameter '", key, "' of builtin:", arch);
+                XINFER_CHECK(used == value.size(), ErrorCode::invalid_argument, "bad value '", value, "' for ", key);
+            } catch (const std::logic_error&) {
+                XINFER_THROW(ErrorCode::invalid_argument, "bad value '", value, "' for ", key, " in builtin:", spec);
+            }
+        }
+        io::ModelMetadata meta;
+        io::Preprocessing p;  // ImageNet statistics, as torchvision and Keras' "torch" mode use
+        p.scale = 1.0f / 255.0f;
+        p.mean = {0.485f, 0.456f, 0.406f};
+        p.std = {0.229f, 0.224f, 0.225f};
+        p.width = p.height = o.size;
+        p.resize = io::ResizePolicy::crop;
+        meta.preprocessing = p;
+        return from_graph(models::mobilenet_v2_random(o, seed), std::move(meta), options);
+    }
+
+    std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace xinfer

@@ -33,6 +33,7 @@ void dwconv3x3_f32(size_t H, size_t W, size_t C, const float* x, const float* pa
     constexpr size_t S = B::size;
     XINFER_ASSERT(stride == 1 || stride == 2);
     XINFER_ASSERT(oy_end <= OH);
+    (void)OH;
     const B lo(mm.min), hi(mm.max);
     // Output columns whose 3 taps are all inside the input.
     const long pl = pads.left;

@@ -1,0 +1,281 @@
+// xinfer: the command-line tool. Scripts and benchmarks drive these forms; keep them stable.
+//   xinfer run     --model M --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...] [--threads N]
+//   xinfer bench   --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]
+//   xinfer inspect --model M [--batch B]
+//   xinfer classify --model M [--top K] IMAGE...
+// M is a model file (.xinf) or a built-in architecture, e.g. "builtin:mobilenet_v2?alpha=1.0&size=224".
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <xtensor/xnpy.hpp>
+
+#define XINFER_STB_IMPLEMENTATION
+#include "image_file.hpp"
+#include "xinfer/xinfer.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using xinfer::Error;
+using xinfer::ErrorCode;
+
+const char* kUsage =
+    "usage: xinfer <command> [options]\n"
+    "  run      --model M --input X.npy [--input ...] --output Y.npy [--output ...] [--threads N]\n"
+    "  bench    --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]\n"
+    "  inspect  --model M [--batch B]\n"
+    "  classify --model M [--top K] [--threads N] IMAGE...\n"
+    "M: a .xinf file, or builtin:mobilenet_v2?alpha=1.0&size=224[&classes=1000&seed=42]\n";
+
+// --flag value pairs (repeatable), --switches, and positional arguments.
+struct Args {
+    std::map<std::string, std::vector<std::string>> values;
+    std::vector<std::string> switches, positional;
+
+    Args(int argc, char** argv, const std::vector<std::string>& switch_names) {
+        for (int i = 2; i < argc; ++i) {
+            const std::string a = argv[i];
+            if (a.rfind("--", 0) != 0) {
+                positional.push_back(a);
+            } else if (std::find(switch_names.begin(), switch_names.end(), a) != switch_names.end()) {
+                switches.push_back(a);
+            } else {
+                XINFER_CHECK(i + 1 < argc, ErrorCode::invalid_argument, a, " needs a value");
+                values[a].push_back(argv[++i]);
+            }
+        }
+    }
+    bool has(const std::string& s) const { return std::count(switches.begin(), switches.end(), s) > 0; }
+    std::string get(const std::string& k, const std::string& fallback = "") const {
+        auto it = values.find(k);
+        return it == values.end() ? fallback : it->second.back();
+    }
+    std::string need(const std::string& k) const {
+        auto it = values.find(k);
+        XINFER_CHECK(it != values.end(), ErrorCode::invalid_argument, "missing ", k);
+        return it->second.back();
+    }
+    std::vector<std::string> all(const std::string& k) const {
+        auto it = values.find(k);
+        return it == values.end() ? std::vector<std::string>{} : it->second;
+    }
+    int get_int(const std::string& k, int fallback, int lo, int hi) const {
+        const std::string v = get(k);
+        if (v.empty()) return fallback;
+        size_t used = 0;
+        int n = 0;
+        try {
+            n = std::stoi(v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        XINFER_CHECK(used == v.size() && n >= lo && n <= hi, ErrorCode::invalid_argument, k, " must be an integer in [",
+                     lo, ", ", hi, "], got '", v, "'");
+        return n;
+    }
+};
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+double peak_rss_mb() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+xinfer::Model load_model(const Args& args, int threads, double* load_ms = nullptr) {
+    xinfer::ModelOptions o;
+    o.threads = threads;
+    const auto t0 = Clock::now();
+    xinfer::Model m = xinfer::Model::load(args.need("--model"), o);
+    if (load_ms) *load_ms = ms_since(t0);
+    return m;
+}
+
+// A concrete input shape: the model's, with -1 (any) dimensions set to `batch` (dim 0) or rejected.
+xinfer::Shape concrete_shape(const xinfer::TensorSpec& spec, int batch) {
+    xinfer::Shape s = spec.shape;
+    for (size_t d = 0; d < s.size(); ++d)
+        if (s[d] < 0) {
+            XINFER_CHECK(d == 0, ErrorCode::invalid_argument, "input '", spec.name, "' has a free dimension ", d,
+                         " (shape ", xinfer::to_string(spec.shape), "): use `xinfer run` with a concrete input");
+            s[d] = batch;
+        }
+    return s;
+}
+
+int cmd_run(const Args& args) {
+    const int threads = args.get_int("--threads", 1, 1, 256);
+    const xinfer::Model model = load_model(args, threads);
+    const auto in_paths = args.all("--input"), out_paths = args.all("--output");
+    XINFER_CHECK(in_paths.size() == model.inputs().size(), ErrorCode::invalid_argument, "the model has ",
+                 model.inputs().size(), " input(s); got ", in_paths.size(), " --input");
+    XINFER_CHECK(out_paths.size() == model.outputs().size(), ErrorCode::invalid_argument, "the model has ",
+                 model.outputs().size(), " output(s); got ", out_paths.size(), " --output");
+    std::vector<xt::xarray<float>> inputs;
+    for (size_t i = 0; i < in_paths.size(); ++i) {
+        try {
+            inputs.push_back(xt::load_npy<float>(in_paths[i]));
+        } catch (const std::exception& e) {
+            XINFER_THROW(ErrorCode::io, in_paths[i], ": cannot read a float32 .npy array for input '",
+                         model.inputs()[i].name, "' (", e.what(), ")");
+        }
+    }
+    xinfer::RunOptions ro;
+    ro.threads = threads;
+    const auto outputs = model.run(inputs, ro);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        try {
+            xt::dump_npy(out_paths[i], outputs[i]);
+        } catch (const std::exception& e) {
+            XINFER_THROW(ErrorCode::io, out_paths[i], ": cannot write (", e.what(), ")");
+        }
+    }
+    return 0;
+}
+
+int cmd_bench(const Args& args) {
+    const int threads = args.get_int("--threads", 1, 1, 256);
+    const int runs = args.get_int("--runs", 100, 1, 1000000);
+    const int warmup = args.get_int("--warmup", std::min(10, std::max(1, runs / 10)), 0, 1000000);
+    const int batch = args.get_int("--batch", 1, 1, 4096);
+    double load_ms = 0;
+    const xinfer::Model model = load_model(args, threads, &load_ms);
+    std::vector<xt::xarray<float>> inputs;
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+    std::vector<xinfer::Shape> shapes;
+    for (auto& spec : model.inputs()) {
+        shapes.push_back(concrete_shape(spec, batch));
+        std::vector<size_t> dims(shapes.back().begin(), shapes.back().end());
+        inputs.push_back(xt::xarray<float>::from_shape(dims));
+        for (auto& v : inputs.back()) v = dist(rng);
+    }
+    std::vector<const float*> ptrs;
+    for (auto& x : inputs) ptrs.push_back(x.data());
+    std::vector<xt::xarray<float>> outputs;
+    xinfer::RunOptions ro;
+    ro.threads = threads;
+    auto t0 = Clock::now();
+    model.run(ptrs, shapes, outputs, ro);  // cold: plans, allocates and touches the arena for the first time
+    const double cold_ms = ms_since(t0);
+    for (int i = 0; i < warmup; ++i) model.run(ptrs, shapes, outputs, ro);
+    std::vector<double> times;
+    for (int i = 0; i < runs; ++i) {
+        t0 = Clock::now();
+        model.run(ptrs, shapes, outputs, ro);
+        times.push_back(ms_since(t0));
+    }
+    std::sort(times.begin(), times.end());
+    auto pct = [&](double q) { return times[std::min(times.size() - 1, size_t(q * double(times.size() - 1) + 0.5))]; };
+    size_t macs = 0;
+    {
+        const auto plan = model.executor().plan(shapes, threads);
+        for (size_t s = 0; s < model.executor().steps().size(); ++s) {
+            const auto& st = model.executor().steps()[s];
+            macs += st.op->macs(plan.step_inputs[s], plan.shapes[size_t(st.output)]);
+        }
+    }
+    const double median = pct(0.5);
+    if (args.has("--json")) {
+        std::printf(
+            "{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"runs\": %d, \"median_ms\": %.4f, \"p90_ms\": %.4f, "
+            "\"min_ms\": %.4f, \"max_ms\": %.4f, \"cold_ms\": %.4f, \"load_ms\": %.4f, \"peak_rss_mb\": %.2f, "
+            "\"macs\": %zu, \"gmacs_per_s\": %.3f}\n",
+            args.need("--model").c_str(), threads, batch, runs, median, pct(0.9), times.front(), times.back(), cold_ms,
+            load_ms, peak_rss_mb(), macs, double(macs) / (median * 1e6));
+    } else {
+        std::printf("model      %s\nthreads    %d   batch %d   runs %d (after %d warm-up)\n", args.need("--model").c_str(),
+                    threads, batch, runs, warmup);
+        std::printf("median     %.3f ms   p90 %.3f ms   min %.3f ms\n", median, pct(0.9), times.front());
+        std::printf("cold run   %.3f ms   load %.3f ms\n", cold_ms, load_ms);
+        std::printf("work       %.2f M MACs -> %.2f GMAC/s at the median\n", double(macs) / 1e6,
+                    double(macs) / (median * 1e6));
+        std::printf("peak RSS   %.1f MB\n", peak_rss_mb());
+    }
+    return 0;
+}
+
+int cmd_inspect(const Args& args) {
+    const int batch = args.get_int("--batch", 1, 1, 4096);
+    const xinfer::Model model = load_model(args, 1);
+    const auto& ex = model.executor();
+    std::vector<xinfer::Shape> shapes;
+    for (auto& spec : model.inputs()) shapes.push_back(concrete_shape(spec, batch));
+    const auto plan = ex.plan(shapes, 1);
+    for (auto& spec : model.inputs())
+        std::printf("input   %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
+                    xinfer::to_string(spec.shape).c_str());
+    for (auto& spec : model.outputs())
+        std::printf("output  %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
+                    xinfer::to_string(spec.shape).c_str());
+    std::printf("\n%-4s %-28s %-34s %-20s %10s %12s\n", "#", "layer", "op / kernel", "output", "params", "MACs");
+    size_t total_macs = 0, total_params = 0;
+    std::map<std::string, size_t> params_of;
+    for (auto& node : model.graph().nodes) {
+        size_t n = 0;
+        for (size_t i = 1; i < node.inputs.size(); ++i)
+            if (model.graph().is_constant(node.inputs[i])) n += model.graph().constants.at(node.inputs[i]).numel();
+        params_of[node.name] = n;
+    }
+    for (size_t s = 0; s < ex.steps().size(); ++s) {
+        const auto& st = ex.steps()[s];
+        const auto& out = plan.shapes[size_t(st.output)];
+        const size_t macs = st.op->macs(plan.step_inputs[s], out);
+        total_macs += macs;
+        total_params += params_of[st.name];
+        std::printf("%-4zu %-28s %-34s %-20s %10zu %12zu\n", s, st.name.c_str(), st.op->kind().c_str(),
+                    xinfer::to_string(out).c_str(), params_of[st.name], macs);
+    }
+    std::printf("\nlayers %zu   parameters %zu (%.2f MB as float32)   MACs %.2f M (batch %d)\n", ex.steps().size(),
+                total_params, double(total_params) * 4 / 1e6, double(total_macs) / 1e6, batch);
+    std::printf("activation arena %.2f MB + op workspace %.2f MB (planned before the first run)\n",
+                double(plan.activation_bytes) / 1e6, double(plan.workspace_bytes) / 1e6);
+    if (!model.metadata().labels.empty()) std::printf("labels %zu\n", model.metadata().labels.size());
+    return 0;
+}
+
+int cmd_classify(const Args& args) {
+    XINFER_CHECK(!args.positional.empty(), ErrorCode::invalid_argument, "classify: no image given");
+    const int top = args.get_int("--top", 5, 1, 1000000);
+    const xinfer::Model model = load_model(args, args.get_int("--threads", 1, 1, 256));
+    for (const auto& path : args.positional) {
+        const auto img = xinfer::examples::load_rgb(path);
+        const auto t0 = Clock::now();
+        const auto preds = model.classify(img.pixels.get(), img.width, img.height, top);
+        const double ms = ms_since(t0);
+        std::printf("%s (%dx%d, %.2f ms)\n", path.c_str(), img.width, img.height, ms);
+        for (const auto& p : preds) std::printf("  %-24s %.5f\n", p.label.c_str(), p.probability);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string cmd = argv[1];
+    try {
+        const Args args(argc, argv, {"--json"});
+        if (cmd == "run") return cmd_run(args);
+        if (cmd == "bench") return cmd_bench(args);
+        if (cmd == "inspect") return cmd_inspect(args);
+        if (cmd == "classify") return cmd_classify(args);
+        std::fprintf(stderr, "xinfer: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+        return 2;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "xinfer %s: error: %s\n", cmd.c_str(), e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "xinfer %s: error: %s\n", cmd.c_str(), e.what());
+        return 1;
+    }
+}

@@ -6,6 +6,8 @@
 //   global_avg_pool, add, softmax the remaining element-wise / reduction kernels
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <algorithm>
 #include <random>
 #include <string>
@@ -29,21 +31,8 @@ using xinfer::Window2D;
 namespace f32 = xinfer::kernels::f32;
 const xinfer::kernels::MinMax kRelu6{0.0f, 6.0f};
 
-// n floats, uniform in +-[0.25, 1] (never zero), deterministic per seed.
-AlignedBuffer random_floats(size_t n, unsigned seed) {
-    AlignedBuffer b(n * sizeof(float));
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> mag(0.25f, 1.0f);
-    for (size_t i = 0; i < n; ++i) b.as<float>()[i] = (rng() & 1 ? 1.0f : -1.0f) * mag(rng);
-    return b;
-}
-
-// "MACs" per run and "GFLOP/s" = 2 * MACs per iteration as a rate.
-void set_macs(benchmark::State& st, double macs) {
-    st.counters["MACs"] = benchmark::Counter(macs, benchmark::Counter::kDefaults, benchmark::Counter::kIs1000);
-    st.counters["GFLOP/s"] =
-        benchmark::Counter(2.0 * macs, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-}
+using xinfer::bench::random_floats;
+using xinfer::bench::set_macs;
 
 struct GemmShape { size_t M, K, N; };
 struct DwShape { size_t H, W, C; int stride; };

@@ -3,6 +3,8 @@
 // is the op's kind(), i.e. the kernel variant it picked.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <random>
 #include <string>
 #include <vector>
@@ -16,13 +18,7 @@ namespace {
 using xinfer::AlignedBuffer;
 using xinfer::Shape;
 
-AlignedBuffer random_floats(size_t n, unsigned seed) {
-    AlignedBuffer b(n * sizeof(float));
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> mag(0.25f, 1.0f);
-    for (size_t i = 0; i < n; ++i) b.as<float>()[i] = (rng() & 1 ? 1.0f : -1.0f) * mag(rng);
-    return b;
-}
+using xinfer::bench::random_floats;
 
 struct ConvCase {
     const char* layer;

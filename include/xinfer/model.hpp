@@ -18,6 +18,7 @@
 #include "xinfer/graph/executor.hpp"
 #include "xinfer/graph/passes.hpp"
 #include "xinfer/io/image.hpp"
+#include "xinfer/io/onnx/importer.hpp"
 #include "xinfer/io/xinf.hpp"
 #include "xinfer/models/mobilenet_v2.hpp"
 
@@ -50,12 +51,15 @@ class Model {
 public:
     // A path to a model file, or "builtin:mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42" (seeded random
     // weights with re-estimated batch-norm statistics; for benchmarks and tests).
+    // The format comes from the bytes: .xinf (safetensors), ONNX (protobuf) or a TF.js model.json.
     static Model load(const std::string& source, const ModelOptions& options = {}) {
         if (source.rfind("builtin:", 0) == 0) return builtin(source.substr(8), options);
         auto file = std::make_shared<io::MappedFile>(source);
         const std::byte* data = file->data();
         const size_t size = file->size();
-        return from_bytes(std::move(file), data, size, source, options);
+        const size_t slash = source.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : source.substr(0, slash);
+        return from_bytes(std::move(file), data, size, source, options, dir);
     }
 
     // Loads from bytes in memory. The bytes are copied: the caller may free them as soon as this returns.
@@ -250,14 +254,21 @@ private:
         return n >= 2 && n <= size - 8 && data[8] == std::byte{'{'};
     }
 
+    // ONNX files start with ModelProto field 1 (ir_version, a varint): byte 0x08.
+    static bool is_onnx(const std::byte* data, size_t size) { return size >= 2 && data[0] == std::byte{0x08}; }
+
     static Model from_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
-                            const std::string& source, const ModelOptions& options) {
+                            const std::string& source, const ModelOptions& options, const std::string& dir = "") {
         if (is_safetensors(data, size)) {
             io::XinfModel m = io::read_xinf(std::move(owner), data, size, source);
             return from_graph(std::move(m.graph), std::move(m.metadata), options);
         }
+        if (is_onnx(data, size)) {
+            io::XinfModel m = io::onnx::import_onnx(data, size, source, dir);
+            return from_graph(std::move(m.graph), std::move(m.metadata), options);
+        }
         XINFER_THROW(ErrorCode::invalid_model, source, ": unrecognised model format (", size,
-                     " bytes; this build reads .xinf files, i.e. safetensors with xinfer metadata)");
+                     " bytes; xinfer reads .xinf (safetensors) and .onnx files)");
     }
 
     // "mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42"

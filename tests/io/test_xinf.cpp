@@ -32,7 +32,7 @@ io::XinfModel small_model() {
 
 io::XinfModel parse(const std::vector<std::byte>& bytes) {
     auto copy = std::make_shared<AlignedBuffer>(bytes.size());
-    std::memcpy(copy->data(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(copy->data(), bytes.data(), bytes.size());
     const std::byte* data = copy->data();
     return io::read_xinf(copy, data, bytes.size(), "test.xinf");
 }

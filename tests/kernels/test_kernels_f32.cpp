@@ -218,3 +218,42 @@ TEST_CASE("softmax_f32 matches the reference within 4 ulp-scale relative error")
             }
         }
 }
+
+TEST_CASE("pool2d_f32 (average and max) matches the reference: windows, strides, pads, channel remainders") {
+    INFO("arch: ", std::string(Arch::name()));
+    constexpr size_t S = xsimd::batch<float, Arch>::size;
+    uint32_t seed = 15000;
+    struct Case { int k, s; Pads pads; };
+    const Case cases[] = {{2, 2, {0, 0, 0, 0}}, {3, 1, {1, 1, 1, 1}}, {3, 2, {0, 0, 1, 1}}, {7, 7, {0, 0, 0, 0}},
+                          {3, 2, {1, 0, 0, 1}}};
+    for (const Case& cs : cases)
+        for (size_t C : {size_t(1), S - 1, S, S + 3, size_t(37)})
+            for (size_t H : {3, 7, 9})
+                for (bool include_pad : {false, true})
+                    for (auto mode : {kernels::f32::PoolMode::average, kernels::f32::PoolMode::max}) {
+                        ++seed;
+                        Window2D win;
+                        win.kernel_h = win.kernel_w = cs.k;
+                        win.stride_h = win.stride_w = cs.s;
+                        win.pads = cs.pads;
+                        const size_t W = H + 1;
+                        const int OH = win.out_h(int(H)), OW = win.out_w(int(W));
+                        if (OH <= 0 || OW <= 0) continue;
+                        std::mt19937 rng(seed);
+                        Floats x = random_floats(H * W * C, rng);
+                        const size_t n = size_t(OH) * size_t(OW) * C;
+                        Floats got(n), want(n);
+                        kernels::f32::pool2d_f32<Arch>(H, W, C, x.data(), win, mode, include_pad, got.data(), OW, 0, OH);
+                        if (mode == kernels::f32::PoolMode::max)
+                            kernels::ref::max_pool_f32(H, W, C, x.data(), win, want.data());
+                        else
+                            kernels::ref::avg_pool_f32(H, W, C, x.data(), win, include_pad, want.data());
+                        CAPTURE(seed);
+                        CAPTURE(cs.k);
+                        CAPTURE(C);
+                        for (size_t i = 0; i < n; ++i)
+                            REQUIRE(std::fabs(got[i] - want[i]) <= 1e-6f * float(cs.k * cs.k));
+                        // (a max over a small single-channel image can legitimately be the same everywhere)
+                        if (mode == kernels::f32::PoolMode::average || C > 1) check_not_constant(got.data(), n);
+                    }
+}

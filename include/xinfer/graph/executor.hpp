@@ -17,9 +17,13 @@
 #include "xinfer/ops/dense.hpp"
 #include "xinfer/ops/eltwise.hpp"
 #include "xinfer/ops/pool.hpp"
+#include "xinfer/ops/reshape.hpp"
 #include "xinfer/ops/softmax.hpp"
+#include "xinfer/ops/tensor_ops.hpp"
 
 namespace xinfer {
+
+constexpr size_t kMaxGenericInputs = 8;
 
 // Builds the op for one node of the canonical op set (see graph.hpp).
 inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::KernelSet ks) {
@@ -112,6 +116,88 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
                      ": only softmax over the last axis is supported");
         return std::make_unique<ops::Softmax<float>>(ks, n.name);
     }
+    if (n.op == "AveragePool" || n.op == "MaxPool") {
+        need_inputs(1, 1);
+        const auto k = n.get_ints("kernel_shape", {}), strides = n.get_ints("strides", {1, 1}),
+                   dil = n.get_ints("dilations", {1, 1}), pads = n.get_ints("pads", {0, 0, 0, 0});
+        XINFER_CHECK(k.size() == 2 && strides.size() == 2 && dil.size() == 2 && pads.size() == 4,
+                     ErrorCode::invalid_model, n.describe(), ": kernel_shape/strides/dilations need 2 values, pads 4");
+        auto small = [&](int64_t v) {
+            XINFER_CHECK(v >= 0 && v <= (1 << 20), ErrorCode::invalid_model, n.describe(), ": value ", v, " out of range");
+            return int(v);
+        };
+        Window2D w;
+        w.kernel_h = small(k[0]), w.kernel_w = small(k[1]), w.stride_h = small(strides[0]), w.stride_w = small(strides[1]);
+        w.dilation_h = small(dil[0]), w.dilation_w = small(dil[1]);
+        w.pads = {small(pads[0]), small(pads[1]), small(pads[2]), small(pads[3])};
+        const auto mode = n.op == "MaxPool" ? kernels::f32::PoolMode::max : kernels::f32::PoolMode::average;
+        return std::make_unique<ops::Pool2D<float>>(w, mode, n.get_int("count_include_pad", 0) != 0, ks, n.name);
+    }
+    if (n.op == "Reshape") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Reshape<float>>(n.get_ints("shape", {}), n.name);
+    }
+    // Generic tensor ops (imported graphs).
+    auto const_operand = [&](size_t i) -> std::unique_ptr<ops::ConstOperand> {
+        if (!g.is_constant(n.inputs[i])) return nullptr;
+        const Constant& c = g.constant(n.inputs[i], n);
+        XINFER_CHECK(c.dtype == DataType::f32 && c.bytes == c.numel() * 4, ErrorCode::unsupported_op, n.describe(),
+                     ": constant operand '", n.inputs[i], "' must be F32");
+        return std::make_unique<ops::ConstOperand>(c.shape, c.as<float>());
+    };
+    if (n.op == "Transpose") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Transpose<float>>(n.get_ints("perm", {}), n.name);
+    }
+    if (n.op == "Binary") {
+        need_inputs(2, 2);
+        static const std::map<std::string, kernels::ref::BinaryOp> kinds{
+            {"add", kernels::ref::BinaryOp::add}, {"sub", kernels::ref::BinaryOp::sub},
+            {"mul", kernels::ref::BinaryOp::mul}, {"div", kernels::ref::BinaryOp::div},
+            {"max", kernels::ref::BinaryOp::max}, {"min", kernels::ref::BinaryOp::min},
+            {"pow", kernels::ref::BinaryOp::pow}};
+        const std::string kind = n.get_string("op", "");
+        XINFER_CHECK(kinds.count(kind), ErrorCode::unsupported_op, n.describe(), ": unknown binary op '", kind, "'");
+        XINFER_CHECK(!(g.is_constant(n.inputs[0]) && g.is_constant(n.inputs[1])), ErrorCode::invalid_model,
+                     n.describe(), ": both operands are constants (fold them)");
+        return std::make_unique<ops::Binary<float>>(kinds.at(kind), const_operand(0), const_operand(1), n.name);
+    }
+    if (n.op == "Unary") {
+        need_inputs(1, 1);
+        static const std::map<std::string, kernels::ref::UnaryOp> kinds{
+            {"relu", kernels::ref::UnaryOp::relu},       {"sigmoid", kernels::ref::UnaryOp::sigmoid},
+            {"hard_sigmoid", kernels::ref::UnaryOp::hard_sigmoid}, {"hard_swish", kernels::ref::UnaryOp::hard_swish},
+            {"tanh", kernels::ref::UnaryOp::tanh},       {"exp", kernels::ref::UnaryOp::exp},
+            {"neg", kernels::ref::UnaryOp::neg},         {"abs", kernels::ref::UnaryOp::abs},
+            {"sqrt", kernels::ref::UnaryOp::sqrt},       {"clip", kernels::ref::UnaryOp::clip},
+            {"leaky_relu", kernels::ref::UnaryOp::leaky_relu}};
+        const std::string kind = n.get_string("op", "");
+        XINFER_CHECK(kinds.count(kind), ErrorCode::unsupported_op, n.describe(), ": unknown unary op '", kind, "'");
+        kernels::ref::UnaryParams p;
+        p.alpha = float(n.get_float("alpha", p.alpha));
+        p.beta = float(n.get_float("beta", p.beta));
+        p.min = n.clip_min();
+        p.max = n.clip_max();
+        return std::make_unique<ops::Unary<float>>(kinds.at(kind), p, n.name);
+    }
+    if (n.op == "Concat") {
+        need_inputs(1, kMaxGenericInputs);
+        for (auto& in : n.inputs)
+            XINFER_CHECK(!g.is_constant(in), ErrorCode::unsupported_op, n.describe(), ": concatenating a constant");
+        return std::make_unique<ops::Concat<float>>(n.inputs.size(), n.get_int("axis", 0), n.name);
+    }
+    if (n.op == "SoftmaxAxes") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::SoftmaxAxes<float>>(n.get_int("axis", 0), n.get_int("count", 1), n.name);
+    }
+    if (n.op == "MatMul") {
+        need_inputs(2, 2);
+        return std::make_unique<ops::MatMul<float>>(const_operand(0), const_operand(1), n.name);
+    }
+    if (n.op == "Pad") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Pad<float>>(n.get_ints("pads", {}), float(n.get_float("value", 0.0)), n.name);
+    }
     if (n.op == "Flatten") {
         need_inputs(1, 1);
         return std::make_unique<ops::Flatten<float>>(n.name);
@@ -193,7 +279,7 @@ public:
         for (size_t i = 0; i < input_shapes.size(); ++i) {
             const Shape& want = graph_.inputs[i].shape;
             const Shape& got = input_shapes[i];
-            bool ok = want.size() == got.size() && !got.empty() && got[0] >= 1;
+            bool ok = want.size() == got.size();
             for (size_t d = 0; ok && d < want.size(); ++d) ok = got[d] >= 1 && (want[d] < 0 || want[d] == got[d]);
             XINFER_CHECK(ok, ErrorCode::shape_mismatch, "input '", graph_.inputs[i].name, "' has shape ",
                          to_string(got), ", the model expects ", to_string(want), " (-1: any size)");

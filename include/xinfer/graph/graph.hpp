@@ -9,8 +9,15 @@
 //   Add                a, b (both activations, same shape)
 //   GlobalAveragePool  x[N,H,W,C] -> [N,1,1,C]
 //   Dense              x[N,...] (flattened to [N,K]), W[Nout][K], B[Nout]?
+//   AveragePool        x[N,H,W,C]                                        kernel_shape, strides, pads, dilations,
+//   MaxPool                                                              count_include_pad (average only)
 //   Flatten            x[N,...] -> [N, prod(...)]   (a reinterpretation in NHWC order)
+//   Reshape            x -> shape (attribute; dimension 0 may be -1: the input's batch)
 //   Softmax            x[N,C] over C
+// Generic tensor ops of imported graphs (any rank, on the tensor as stored; operands may be constants):
+//   Transpose perm | Binary op=add|sub|mul|div|max|min|pow (numpy broadcasting) | Unary op=relu|sigmoid|
+//   hard_sigmoid|hard_swish|tanh|exp|neg|abs|sqrt|clip|leaky_relu (alpha, beta, clip_min, clip_max) |
+//   Concat axis | SoftmaxAxes axis, count | MatMul (batched) | Pad pads (begin..., end...), value
 // Conv, Dense and Add carry an optional fused clamp: attributes clip_min / clip_max.
 #include <algorithm>
 #include <cmath>

@@ -58,7 +58,9 @@ inline json attribute_to_json(const std::string& node, const std::string& key, c
 
 inline Attribute attribute_from_json(const json& j) {
     if (!j.is_object() || j.size() != 1) throw std::runtime_error("an attribute must be an object with one key");
-    const auto& [kind, v] = *j.items().begin();
+    const auto it = j.begin();
+    const std::string kind = it.key();
+    const json& v = it.value();
     if (kind == "i") return v.get<int64_t>();
     if (kind == "f") return v.get<double>();
     if (kind == "s") return v.get<std::string>();

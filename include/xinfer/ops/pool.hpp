@@ -46,3 +46,57 @@ private:
 };
 
 }  // namespace xinfer::ops
+
+namespace xinfer::ops {
+
+template <class T> class Pool2D;
+
+// AveragePool / MaxPool over NHWC with explicit pads; average pools count padded positions when asked.
+template <>
+class Pool2D<float> : public Op {
+public:
+    Pool2D(const Window2D& win, kernels::f32::PoolMode mode, bool count_include_pad, KernelSet kernels, std::string name)
+        : win_(win), mode_(mode), count_include_pad_(count_include_pad), reference_(kernels == KernelSet::reference),
+          name_(std::move(name)) {
+        win_.validate();
+    }
+    std::string kind() const override {
+        return detail::concat(mode_ == kernels::f32::PoolMode::max ? "MaxPool " : "AveragePool ", win_.kernel_h, "x",
+                              win_.kernel_w, "/", win_.stride_h, reference_ ? " reference" : "");
+    }
+    Shape output_shape(const std::vector<Shape>& in) const override {
+        check_rank(in[0], 4, name_);
+        const int oh = win_.out_h(int(in[0][1])), ow = win_.out_w(int(in[0][2]));
+        XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, name_, ": input ", to_string(in[0]),
+                     " is smaller than the pooling window");
+        return {in[0][0], oh, ow, in[0][3]};
+    }
+    void run(const RunArgs& a) const override {
+        using Arch = XINFER_ARCH;
+        const Shape& s = a.input_shapes[0];
+        const size_t N = size_t(s[0]), H = size_t(s[1]), W = size_t(s[2]), C = size_t(s[3]);
+        const size_t OH = size_t((*a.output_shape)[1]), OW = size_t((*a.output_shape)[2]);
+        const float* x = static_cast<const float*>(a.inputs[0]);
+        float* y = static_cast<float*>(a.output);
+        for (size_t n = 0; n < N; ++n) {
+            const float* xi = x + n * H * W * C;
+            float* yi = y + n * OH * OW * C;
+            if (reference_) {
+                if (mode_ == kernels::f32::PoolMode::max) kernels::ref::max_pool_f32(H, W, C, xi, win_, yi);
+                else kernels::ref::avg_pool_f32(H, W, C, xi, win_, count_include_pad_, yi);
+                continue;
+            }
+            parallel_chunks(a.pool, OH, [&](size_t r0, size_t r1) {
+                kernels::f32::pool2d_f32<Arch>(H, W, C, xi, win_, mode_, count_include_pad_, yi, OW, r0, r1);
+            });
+        }
+    }
+
+private:
+    Window2D win_;
+    kernels::f32::PoolMode mode_;
+    bool count_include_pad_, reference_;
+    std::string name_;
+};
+
+}  // namespace xinfer::ops

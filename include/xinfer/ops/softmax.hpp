@@ -1,6 +1,4 @@
 #pragma once
-#include <cstring>
-
 #include "xinfer/kernels/f32/softmax.hpp"
 #include "xinfer/kernels/ref/softmax.hpp"
 #include "xinfer/ops/op.hpp"
@@ -8,7 +6,6 @@
 namespace xinfer::ops {
 
 template <class T> class Softmax;
-template <class T> class Flatten;
 
 // Softmax over the last axis of [N, C].
 template <>
@@ -32,24 +29,6 @@ public:
 
 private:
     bool reference_;
-    std::string name_;
-};
-
-// [N, ...] -> [N, prod(...)]: the data is already in that order (NHWC), so this is a copy.
-template <>
-class Flatten<float> : public Op {
-public:
-    explicit Flatten(std::string name) : name_(std::move(name)) {}
-    std::string kind() const override { return "Flatten"; }
-    Shape output_shape(const std::vector<Shape>& in) const override {
-        XINFER_CHECK(!in[0].empty(), ErrorCode::shape_mismatch, name_, ": cannot flatten a scalar");
-        return {in[0][0], int64_t(checked_numel(Shape(in[0].begin() + 1, in[0].end())))};
-    }
-    void run(const RunArgs& a) const override {
-        std::memcpy(a.output, a.inputs[0], checked_numel(*a.output_shape) * sizeof(float));
-    }
-
-private:
     std::string name_;
 };
 

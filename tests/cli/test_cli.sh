@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# End-to-end checks of the xinfer CLI forms that scripts depend on: run (npy in/out), bench --json, inspect,
+# classify, and clear errors for bad input.
+set -euo pipefail
+xinfer=${1:?usage: test_cli.sh path/to/xinfer IMAGE}
+image=${2:?usage: test_cli.sh path/to/xinfer IMAGE}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+model='builtin:mobilenet_v2?alpha=0.35&size=64&classes=7&seed=5'
+fail() { echo "FAIL: $*"; exit 1; }
+
+# run: a float32 [2,64,64,3] .npy in, a [2,7] probability .npy out.
+python3 - "$work/x.npy" <<'PY'
+import struct, sys, random
+random.seed(1)
+shape = (2, 64, 64, 3)
+n = 2 * 64 * 64 * 3
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(struct.pack("<%df" % n, *[random.random() for _ in range(n)]))
+PY
+"$xinfer" run --model "$model" --input "$work/x.npy" --output "$work/y.npy" --threads 2
+python3 - "$work/y.npy" <<'PY'
+import ast, struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:6] == b"\x93NUMPY", "not an npy file"
+hlen = struct.unpack("<H", data[8:10])[0]
+header = ast.literal_eval(data[10:10 + hlen].decode())
+assert header["shape"] == (2, 7), header
+values = struct.unpack("<14f", data[10 + hlen:10 + hlen + 56])
+for row in (values[:7], values[7:]):
+    assert abs(sum(row) - 1) < 1e-4 and min(row) >= 0, row
+assert values[:7] != values[7:], "both images gave the same output"
+PY
+
+# bench --json: one JSON object with the documented keys.
+"$xinfer" bench --model "$model" --threads 1 --runs 5 --json > "$work/bench.json"
+python3 - "$work/bench.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for key in ("median_ms", "p90_ms", "min_ms", "cold_ms", "load_ms", "peak_rss_mb", "threads"):
+    assert key in r, key
+assert r["threads"] == 1 and r["min_ms"] <= r["median_ms"] <= r["p90_ms"]
+PY
+
+"$xinfer" inspect --model "$model" | grep -q "activation arena" || fail "inspect"
+"$xinfer" classify --model "$model" --top 3 "$image" | grep -c "class " | grep -qx 3 || fail "classify top 3"
+
+# Errors: non-zero exit and a message, never a crash.
+expect_error() {
+  local pattern=$1; shift
+  if "$@" > "$work/out" 2>&1; then fail "expected an error from: $*"; fi
+  grep -q "$pattern" "$work/out" || { cat "$work/out"; fail "message lacks '$pattern'"; }
+}
+expect_error "missing --model" "$xinfer" bench
+expect_error "cannot open" "$xinfer" bench --model "$work/none.xinf"
+expect_error "input" "$xinfer" run --model "$model" --output "$work/y.npy"
+printf 'garbage' > "$work/bad.npy"
+expect_error "bad.npy" "$xinfer" run --model "$model" --input "$work/bad.npy" --output "$work/y.npy"
+printf 'not an image' > "$work/bad.png"
+expect_error "cannot decode" "$xinfer" classify --model "$model" "$work/bad.png"
+expect_error "threads" "$xinfer" bench --model "$model" --threads 0
+expect_error "unknown command" "$xinfer" frobnicate
+echo "cli: ok"

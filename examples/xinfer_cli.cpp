@@ -2,8 +2,12 @@
 //   xinfer run     --model M --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...] [--threads N]
 //   xinfer bench   --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]
 //   xinfer inspect --model M [--batch B]
-//   xinfer classify --model M [--top K] IMAGE...
-// M is a model file (.xinf) or a built-in architecture, e.g. "builtin:mobilenet_v2?alpha=1.0&size=224".
+//   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
+//   xinfer convert  IN -o OUT.xinf [preprocessing flags]
+// Preprocessing flags: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop
+//                      --labels FILE|a,b,...   (classify: override what the model stores; convert: store them)
+// M is a model file (.xinf, .onnx, TF.js model.json) or a built-in architecture, e.g.
+// "builtin:mobilenet_v2?alpha=1.0&size=224".
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -12,6 +16,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <array>
 #include <xtensor/xnpy.hpp>
 
 #define XINFER_STB_IMPLEMENTATION
@@ -29,8 +36,11 @@ const char* kUsage =
     "  run      --model M --input X.npy [--input ...] --output Y.npy [--output ...] [--threads N]\n"
     "  bench    --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]\n"
     "  inspect  --model M [--batch B]\n"
-    "  classify --model M [--top K] [--threads N] IMAGE...\n"
-    "M: a .xinf file, or builtin:mobilenet_v2?alpha=1.0&size=224[&classes=1000&seed=42]\n";
+    "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
+    "  convert  IN -o OUT.xinf [preprocessing]\n"
+    "preprocessing: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop\n"
+    "               --labels FILE|a,b,...\n"
+    "M: a .xinf, .onnx or TF.js model.json file, or builtin:mobilenet_v2?alpha=1.0&size=224[&classes=1000&seed=42]\n";
 
 // --flag value pairs (repeatable), --switches, and positional arguments.
 struct Args {
@@ -40,7 +50,7 @@ struct Args {
     Args(int argc, char** argv, const std::vector<std::string>& switch_names) {
         for (int i = 2; i < argc; ++i) {
             const std::string a = argv[i];
-            if (a.rfind("--", 0) != 0) {
+            if (a.size() < 2 || a[0] != '-') {
                 positional.push_back(a);
             } else if (std::find(switch_names.begin(), switch_names.end(), a) != switch_names.end()) {
                 switches.push_back(a);
@@ -240,17 +250,123 @@ int cmd_inspect(const Args& args) {
     return 0;
 }
 
+// A number, or a fraction "a/b".
+float parse_number(const std::string& flag, const std::string& text) {
+    try {
+        size_t used = 0;
+        const size_t slash = text.find('/');
+        if (slash != std::string::npos) {
+            const double a = std::stod(text.substr(0, slash)), b = std::stod(text.substr(slash + 1), &used);
+            if (used == text.size() - slash - 1 && b != 0) return float(a / b);
+        } else {
+            const double v = std::stod(text, &used);
+            if (used == text.size()) return float(v);
+        }
+    } catch (const std::exception&) {
+    }
+    XINFER_THROW(ErrorCode::invalid_argument, flag, ": '", text, "' is not a number");
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+    std::vector<std::string> parts;
+    std::stringstream ss(text);
+    for (std::string part; std::getline(ss, part, sep);) parts.push_back(part);
+    return parts;
+}
+
+std::array<float, 3> parse_triple(const std::string& flag, const std::string& text) {
+    const auto parts = split(text, ',');
+    XINFER_CHECK(parts.size() == 3, ErrorCode::invalid_argument, flag, " needs three comma-separated values, got '",
+                 text, "'");
+    return {parse_number(flag, parts[0]), parse_number(flag, parts[1]), parse_number(flag, parts[2])};
+}
+
+// --labels FILE (one label per line) or a comma-separated list.
+std::vector<std::string> parse_labels(const std::string& text) {
+    std::ifstream file(text);
+    std::vector<std::string> labels;
+    if (file) {
+        for (std::string line; std::getline(file, line);)
+            if (!line.empty()) labels.push_back(line);
+        return labels;
+    }
+    labels = split(text, ',');
+    XINFER_CHECK(!labels.empty(), ErrorCode::invalid_argument, "--labels: no labels in '", text, "'");
+    return labels;
+}
+
+bool has_preprocessing_flags(const Args& args) {
+    for (const char* f : {"--scale", "--mean", "--std", "--size", "--resize"})
+        if (!args.get(f).empty()) return true;
+    return false;
+}
+
+// The model's preprocessing with the flags applied on top; an error names the flags still missing.
+xinfer::io::Preprocessing preprocessing_from_flags(const Args& args, const std::optional<xinfer::io::Preprocessing>& base) {
+    xinfer::io::Preprocessing p = base.value_or(xinfer::io::Preprocessing{});
+    if (!args.get("--scale").empty()) p.scale = parse_number("--scale", args.get("--scale"));
+    if (!args.get("--mean").empty()) p.mean = parse_triple("--mean", args.get("--mean"));
+    if (!args.get("--std").empty()) p.std = parse_triple("--std", args.get("--std"));
+    if (!args.get("--resize").empty()) p.resize = xinfer::io::resize_policy_from_string(args.get("--resize"));
+    if (!args.get("--size").empty()) {
+        const auto wh = split(args.get("--size"), 'x');
+        XINFER_CHECK(wh.size() == 2, ErrorCode::invalid_argument, "--size needs WxH, got '", args.get("--size"), "'");
+        p.width = int(parse_number("--size", wh[0]));
+        p.height = int(parse_number("--size", wh[1]));
+    }
+    XINFER_CHECK(base || (!args.get("--scale").empty() && !args.get("--size").empty()), ErrorCode::invalid_argument,
+                 "the model does not store its preprocessing: pass at least --scale and --size (and --mean, --std, "
+                 "--resize where they differ from 0, 1 and stretch)");
+    p.validate();
+    return p;
+}
+
+int cmd_convert(const Args& args) {
+    XINFER_CHECK(args.positional.size() == 1, ErrorCode::invalid_argument, "convert: give one input model");
+    const std::string out = args.need("-o");
+    xinfer::io::XinfModel m = xinfer::Model::import_file(args.positional[0]);
+    if (has_preprocessing_flags(args)) m.metadata.preprocessing = preprocessing_from_flags(args, m.metadata.preprocessing);
+    if (!args.get("--labels").empty()) m.metadata.labels = parse_labels(args.get("--labels"));
+    xinfer::optimize(m.graph);
+    xinfer::Executor check(m.graph);  // every node must build before a file is written
+    xinfer::io::save_xinf(out, m.graph, m.metadata);
+    std::printf("wrote %s: %zu layers, %zu parameters, %zu labels, preprocessing %s\n", out.c_str(),
+                check.steps().size(), m.graph.parameter_count(), m.metadata.labels.size(),
+                m.metadata.preprocessing ? "stored" : "not stored");
+    return 0;
+}
+
 int cmd_classify(const Args& args) {
     XINFER_CHECK(!args.positional.empty(), ErrorCode::invalid_argument, "classify: no image given");
     const int top = args.get_int("--top", 5, 1, 1000000);
     const xinfer::Model model = load_model(args, args.get_int("--threads", 1, 1, 256));
+    const auto& stored = model.metadata().preprocessing;
+    std::optional<xinfer::io::Preprocessing> pre;
+    if (has_preprocessing_flags(args) || !stored) pre = preprocessing_from_flags(args, stored);
+    std::vector<std::string> labels = args.get("--labels").empty() ? model.metadata().labels : parse_labels(args.get("--labels"));
+    auto label = [&](size_t i) { return i < labels.size() ? labels[i] : "class " + std::to_string(i); };
+    const bool tsv = args.has("--tsv");
+    bool header = false;
     for (const auto& path : args.positional) {
         const auto img = xinfer::examples::load_rgb(path);
         const auto t0 = Clock::now();
-        const auto preds = model.classify(img.pixels.get(), img.width, img.height, top);
+        const auto probs = model.class_probabilities(img.pixels.get(), img.width, img.height, 0, pre ? &*pre : nullptr);
         const double ms = ms_since(t0);
+        if (tsv) {
+            if (!header) {
+                std::printf("path");
+                for (size_t i = 0; i < probs.size(); ++i) std::printf("\t%s", label(i).c_str());
+                std::printf("\n");
+                header = true;
+            }
+            std::printf("%s", path.c_str());
+            for (float p : probs) std::printf("\t%.9g", p);
+            std::printf("\n");
+            continue;
+        }
         std::printf("%s (%dx%d, %.2f ms)\n", path.c_str(), img.width, img.height, ms);
-        for (const auto& p : preds) std::printf("  %-24s %.5f\n", p.label.c_str(), p.probability);
+        for (const auto& p : model.top_classes(probs, top))
+            std::printf("  %-24s %.5f\n", label(size_t(p.index)).c_str(), p.probability);
     }
     return 0;
 }
@@ -264,11 +380,12 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
-        const Args args(argc, argv, {"--json"});
+        const Args args(argc, argv, {"--json", "--tsv"});
         if (cmd == "run") return cmd_run(args);
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "inspect") return cmd_inspect(args);
         if (cmd == "classify") return cmd_classify(args);
+        if (cmd == "convert") return cmd_convert(args);
         std::fprintf(stderr, "xinfer: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const Error& e) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages xinfer needs to build, test and benchmark (as root, or through sudo).
 set -euo pipefail
-packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev)
+packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev python3-onnx libonnx-testdata python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

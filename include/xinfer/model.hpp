@@ -6,6 +6,7 @@
 // called from many threads at once: each call borrows a Session (activation arena + thread pool + cached plan)
 // from a pool and returns it afterwards; no call writes state another call reads.
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "xinfer/graph/passes.hpp"
 #include "xinfer/io/image.hpp"
 #include "xinfer/io/onnx/importer.hpp"
+#include "xinfer/io/tfjs.hpp"
 #include "xinfer/io/xinf.hpp"
 #include "xinfer/models/mobilenet_v2.hpp"
 
@@ -51,15 +53,23 @@ class Model {
 public:
     // A path to a model file, or "builtin:mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42" (seeded random
     // weights with re-estimated batch-norm statistics; for benchmarks and tests).
-    // The format comes from the bytes: .xinf (safetensors), ONNX (protobuf) or a TF.js model.json.
+    // The format comes from the bytes: .xinf (safetensors), ONNX (protobuf) or a TF.js layers model.json (whose
+    // weight shards are read from its folder).
     static Model load(const std::string& source, const ModelOptions& options = {}) {
         if (source.rfind("builtin:", 0) == 0) return builtin(source.substr(8), options);
-        auto file = std::make_shared<io::MappedFile>(source);
+        io::XinfModel m = import_file(source);
+        return from_graph(std::move(m.graph), std::move(m.metadata), options);
+    }
+
+    // Reads any supported model file into the graph IR and its metadata, without building it.
+    static io::XinfModel import_file(const std::string& path) {
+        auto file = std::make_shared<io::MappedFile>(path);
         const std::byte* data = file->data();
         const size_t size = file->size();
-        const size_t slash = source.find_last_of('/');
-        const std::string dir = slash == std::string::npos ? "." : source.substr(0, slash);
-        return from_bytes(std::move(file), data, size, source, options, dir);
+        if (is_tfjs(data, size)) return io::import_tfjs(path);
+        const size_t slash = path.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+        return import_bytes(std::move(file), data, size, path, dir);
     }
 
     // Loads from bytes in memory. The bytes are copied: the caller may free them as soon as this returns.
@@ -147,14 +157,36 @@ public:
     // `stride` is the row pitch in bytes (0: width * 3). `pre` overrides the model's own preprocessing.
     std::vector<Prediction> classify(const uint8_t* rgb, int width, int height, int top_k = 5, size_t stride = 0,
                                      const io::Preprocessing* pre = nullptr) const {
+        return top_classes(class_probabilities(rgb, width, height, stride, pre), top_k);
+    }
+
+    // Every class's probability for one image (softmax applied unless the graph ends in one).
+    std::vector<float> class_probabilities(const uint8_t* rgb, int width, int height, size_t stride = 0,
+                                           const io::Preprocessing* pre = nullptr) const {
         const io::Preprocessing& p = preprocessing_or_throw(pre);
-        XINFER_CHECK(impl_->inputs.size() == 1 && impl_->inputs[0].shape.size() == 4 &&
-                         (impl_->inputs[0].shape[3] == 3 || impl_->inputs[0].shape[3] < 0),
-                     ErrorCode::invalid_argument, "classify needs a model with one [N, H, W, 3] input");
+        XINFER_CHECK(impl_->inputs.size() == 1 && impl_->inputs[0].shape.size() == 4, ErrorCode::invalid_argument,
+                     "classify needs a model with one image input");
+        // NHWC [N, H, W, 3] or, for imported NCHW models, [N, 3, H, W].
+        const Shape& in = impl_->inputs[0].shape;
+        const bool nchw = in[1] == 3 && in[3] != 3;
         xt::xarray<float> x = xt::xarray<float>::from_shape({1, size_t(p.height), size_t(p.width), 3});
         io::preprocess_rgb8(rgb, width, height, stride ? stride : size_t(width) * 3, p, x.data());
+        if (nchw) {
+            xt::xarray<float> t = xt::xarray<float>::from_shape({1, 3, size_t(p.height), size_t(p.width)});
+            kernels::ref::transpose_f32({1, p.height, p.width, 3}, {0, 3, 1, 2}, x.data(), t.data());
+            x = std::move(t);
+        }
         const xt::xarray<float> y = run(x);
-        return top_classes(y, top_k);
+        XINFER_CHECK(y.dimension() == 2 && y.shape()[0] == 1, ErrorCode::shape_mismatch,
+                     "classification expects a [1, classes] output");
+        std::vector<float> probs(y.data(), y.data() + y.shape()[1]);
+        if (!ends_in_softmax()) {
+            const float mx = *std::max_element(probs.begin(), probs.end());
+            double sum = 0;
+            for (auto& v : probs) sum += (v = std::exp(v - mx));
+            for (auto& v : probs) v = float(v / sum);
+        }
+        return probs;
     }
 
     // The model's preprocessing (or `pre`), or an error that says how to provide one.
@@ -166,28 +198,15 @@ public:
         return *impl_->metadata.preprocessing;
     }
 
-    // Top-k of a [1, C] output (probabilities if the graph ends in Softmax, otherwise softmax is applied).
-    std::vector<Prediction> top_classes(const xt::xarray<float>& y, int top_k) const {
-        XINFER_CHECK(y.dimension() == 2 && y.shape()[0] == 1, ErrorCode::shape_mismatch,
-                     "classification expects a [1, classes] output");
-        const size_t C = y.shape()[1];
-        std::vector<float> p(y.data(), y.data() + C);
-        if (!ends_in_softmax()) {
-            const float mx = *std::max_element(p.begin(), p.end());
-            double sum = 0;
-            for (auto& v : p) sum += (v = std::exp(v - mx));
-            for (auto& v : p) v = float(v / sum);
-        }
-        std::vector<int> order(C);
+    // The k most probable classes, best first.
+    std::vector<Prediction> top_classes(const std::vector<float>& p, int top_k) const {
+        std::vector<int> order(p.size());
         std::iota(order.begin(), order.end(), 0);
-        const size_t k = std::min(C, size_t(std::max(top_k, 0)));
+        const size_t k = std::min(p.size(), size_t(std::max(top_k, 0)));
         std::partial_sort(order.begin(), order.begin() + long(k), order.end(),
                           [&](int a, int b) { return p[size_t(a)] > p[size_t(b)]; });
         std::vector<Prediction> out;
-        for (size_t i = 0; i < k; ++i) {
-            const int c = order[i];
-            out.push_back({c, label(c), p[size_t(c)]});
-        }
+        for (size_t i = 0; i < k; ++i) out.push_back({order[i], label(order[i]), p[size_t(order[i])]});
         return out;
     }
 
@@ -257,18 +276,29 @@ private:
     // ONNX files start with ModelProto field 1 (ir_version, a varint): byte 0x08.
     static bool is_onnx(const std::byte* data, size_t size) { return size >= 2 && data[0] == std::byte{0x08}; }
 
-    static Model from_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
-                            const std::string& source, const ModelOptions& options, const std::string& dir = "") {
-        if (is_safetensors(data, size)) {
-            io::XinfModel m = io::read_xinf(std::move(owner), data, size, source);
-            return from_graph(std::move(m.graph), std::move(m.metadata), options);
-        }
-        if (is_onnx(data, size)) {
-            io::XinfModel m = io::onnx::import_onnx(data, size, source, dir);
-            return from_graph(std::move(m.graph), std::move(m.metadata), options);
-        }
+    // A TF.js layers model.json: a JSON object (after optional whitespace) that names a modelTopology.
+    static bool is_tfjs(const std::byte* data, size_t size) {
+        size_t i = 0;
+        while (i < size && std::isspace(int(data[i]))) ++i;
+        if (i >= size || data[i] != std::byte{'{'}) return false;
+        const std::string head(reinterpret_cast<const char*>(data) + i, std::min<size_t>(size - i, 1 << 16));
+        return head.find("\"modelTopology\"") != std::string::npos || head.find("\"weightsManifest\"") != std::string::npos;
+    }
+
+    static io::XinfModel import_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
+                                      const std::string& source, const std::string& dir) {
+        if (is_safetensors(data, size)) return io::read_xinf(std::move(owner), data, size, source);
+        if (is_onnx(data, size)) return io::onnx::import_onnx(data, size, source, dir);
+        XINFER_CHECK(!is_tfjs(data, size), ErrorCode::invalid_argument, source,
+                     ": a TF.js model.json needs its weight files: load it from its path");
         XINFER_THROW(ErrorCode::invalid_model, source, ": unrecognised model format (", size,
-                     " bytes; xinfer reads .xinf (safetensors) and .onnx files)");
+                     " bytes; xinfer reads .xinf (safetensors), .onnx and TF.js model.json files)");
+    }
+
+    static Model from_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
+                            const std::string& source, const ModelOptions& options) {
+        io::XinfModel m = import_bytes(std::move(owner), data, size, source, "");
+        return from_graph(std::move(m.graph), std::move(m.metadata), options);
     }
 
     // "mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42"

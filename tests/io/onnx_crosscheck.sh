@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Compares xinfer's ONNX parser with the onnx Python package (libprotobuf) on Debian's ONNX backend test models
-# (and their tensor test data) and on the shared models: both dump every file (onnx_dump.cpp, onnx_dump.py) and
+# Compares xinfer's ONNX parser with the onnx Python package (libprotobuf) on Debian's ONNX test models (node/,
+# simple/, real/, pytorch-*/), the tensors of their test data sets, and the shared models: both dump every file (onnx_dump.cpp, onnx_dump.py) and
 # the dumps must be identical. Skips (exit 0) when python3-onnx, numpy or libonnx-testdata is missing.
 # Usage: onnx_crosscheck.sh path/to/onnx_dump
 set -euo pipefail
 dump=${1:?usage: onnx_crosscheck.sh path/to/onnx_dump}
 here=$(cd "$(dirname "$0")" && pwd)
-testdata=${ONNX_TESTDATA:-/usr/share/libonnx-testdata/data/node}
+testdata=${ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
 shared=$here/../../../shared/data/models
 
 python=""
@@ -55,5 +55,5 @@ for x in "$work"/x/*; do
 done
 models=$(wc -l < "$work/models")
 echo "$files files compared ($models models, $((files - models)) tensors), $differences differences" \
-     "($errors unparsable on both sides)"
+     "($errors files unparsable by xinfer)"
 [ "$differences" -eq 0 ]

@@ -704,7 +704,7 @@ TEST_CASE("onnx: mutated real model either parses or throws xinfer::Error") {
         }
         for (auto it = saved.rbegin(); it != saved.rend(); ++it) bytes[it->first] = it->second;
     }
-    MESSAGE(parsed, " mutants parsed, ", rejected, " rejected, ", constants, " constants converted");
+    CAPTURE(constants);
     CHECK(parsed + rejected == size_t(iterations));
     CHECK(rejected > 0);
     CHECK(parsed > 0);

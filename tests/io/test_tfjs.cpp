@@ -213,19 +213,22 @@ struct ConvCase {
 TEST_CASE("tfjs: Conv2D and DepthwiseConv2D geometry, ZeroPadding2D folding, quantized kernels") {
     const ConvCase cases[] = {
         {"same, odd input, stride 2", 5, 7, 3, 3, 2, 1, "same", 0, 0, 0, 0, false, 4, true, "relu"},
+        {"same, even input, stride 2: odd padding", 6, 8, 3, 3, 2, 1, "same", 0, 0, 0, 0, false, 3, true, "linear"},
+        {"same, 2x2 kernel: odd padding", 5, 4, 2, 2, 1, 1, "same", 0, 0, 0, 0, false, 3, false, "relu"},
         {"same, dilated", 6, 5, 2, 3, 1, 2, "same", 0, 0, 0, 0, false, 3, false, "linear"},
         {"zero padding + valid, stride 2", 7, 7, 3, 3, 2, 1, "valid", 0, 1, 0, 1, false, 5, true, "linear"},
         {"asymmetric zero padding + valid", 6, 5, 2, 3, 1, 1, "valid", 2, 0, 1, 3, false, 3, true, "relu6"},
         {"valid 1x1", 4, 4, 6, 1, 1, 1, "valid", 0, 0, 0, 0, false, 8, true, "relu6"},
         {"valid 2x2, stride 2", 5, 6, 3, 2, 2, 1, "valid", 0, 0, 0, 0, false, 2, true, "linear"},
         {"depthwise same", 5, 5, 4, 3, 1, 1, "same", 0, 0, 0, 0, true, 1, true, "relu6"},
-        {"depthwise same, multiplier 2, stride 2", 7, 6, 3, 3, 2, 1, "same", 0, 0, 0, 0, true, 2, false, "linear"},
+        {"depthwise same, multiplier 2, stride 2", 6, 7, 3, 3, 2, 1, "same", 0, 0, 0, 0, true, 2, false, "linear"},
         {"depthwise zero padding + valid, stride 2", 8, 8, 4, 3, 2, 1, "valid", 0, 1, 0, 1, true, 1, false, "relu"},
         {"depthwise 5x5 same, odd input, stride 2", 9, 7, 2, 5, 2, 1, "same", 0, 0, 0, 0, true, 1, true, "linear"},
     };
     std::mt19937 rng(11);
     for (const ConvCase& c : cases) {
-        CAPTURE(c.name);
+        const std::string name = c.name;
+        CAPTURE(name);
         Weights w;
         const std::string cls = c.depthwise ? "DepthwiseConv2D" : "Conv2D";
         const int cout = c.depthwise ? c.C * c.M : c.M;

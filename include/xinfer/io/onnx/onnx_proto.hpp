@@ -1,8 +1,9 @@
 #pragma once
-// The parts of onnx.proto (IR version <= 8) that an importer needs, decoded with the bounds-checked protobuf reader.
-// Field numbers follow onnx.proto. Unknown fields are skipped, as protobuf requires; so are doc strings of values,
-// sparse tensors, type protos of attributes, quantization annotations, training info and model-local functions.
-// Repeated occurrences of a singular message field are merged, of a scalar field the last one wins (as in protobuf).
+// The parts of onnx.proto that an importer needs, decoded with the bounds-checked protobuf reader (no libprotobuf).
+// Field numbers follow onnx.proto (IR version 8). Unknown fields, such as those of later IR versions, are skipped as
+// protobuf requires; so are doc strings (but the model's), denotations, sparse tensors, type protos of attributes,
+// quantization annotations, training info and model-local functions. Repeated occurrences of a singular message
+// field are merged and the last occurrence of a scalar field wins, as in protobuf.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,8 +31,8 @@ enum class ElemType : int32_t {
 };
 
 inline const char* to_string(ElemType t) {
-    static const char* const names[] = {"UNDEFINED", "FLOAT",  "UINT8",  "INT8",   "UINT16",    "INT16",
-                                        "INT32",     "INT64",  "STRING", "BOOL",   "FLOAT16",   "DOUBLE",
+    static const char* const names[] = {"UNDEFINED", "FLOAT",  "UINT8",     "INT8",       "UINT16",  "INT16",
+                                        "INT32",     "INT64",  "STRING",    "BOOL",       "FLOAT16", "DOUBLE",
                                         "UINT32",    "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
     const auto i = int32_t(t);
     return i >= 0 && i <= 16 ? names[i] : "unknown";
@@ -443,9 +444,9 @@ std::shared_ptr<AlignedBuffer> fill(DataType dtype, ElemType t, size_t count, Va
 
 inline uint64_t parse_decimal(const std::string& text, const char* key, const std::string& where) {
     uint64_t v = 0;
-    bool valid = !text.empty() && text.size() <= 20;
+    bool valid = !text.empty();
     for (char c : text) {
-        if (c < '0' || c > '9' || v > (UINT64_MAX - uint64_t(c - '0')) / 10) valid = false;
+        valid = valid && c >= '0' && c <= '9' && v <= (UINT64_MAX - uint64_t(c - '0')) / 10;
         if (!valid) break;
         v = v * 10 + uint64_t(c - '0');
     }
@@ -478,7 +479,9 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     const std::string where = source + ": tensor '" + t.name + "'";
     using detail::tensor_error;
     if (t.has_segment) throw tensor_error(ErrorCode::unsupported_op, where, "segmented tensors are not supported");
-    const auto [dtype, width] = detail::storage_of(t.data_type, where);
+    const std::pair<DataType, size_t> storage = detail::storage_of(t.data_type, where);
+    const DataType dtype = storage.first;
+    const size_t width = storage.second;
     size_t numel = 0;
     try {
         numel = checked_numel(t.dims);
@@ -487,9 +490,6 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     }
     const std::string layout = ::xinfer::detail::concat(to_string(t.data_type), " ", ::xinfer::to_string(t.dims));
 
-    Constant c;
-    c.dtype = dtype;
-    c.shape = t.dims;
     std::shared_ptr<AlignedBuffer> buf;
     auto from_bytes = [&](const std::byte* p, size_t bytes, const char* what) {
         if (numel > std::numeric_limits<size_t>::max() / width || bytes != numel * width)
@@ -541,18 +541,20 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
             throw tensor_error(ErrorCode::invalid_model, where, "external data location '", location,
                                "' must be a relative path inside the model's directory");
         const std::string path = base_dir + "/" + location;
-        std::shared_ptr<MappedFile> file;
-        try {
-            file = std::make_shared<MappedFile>(path);
-        } catch (const Error& e) {
-            throw tensor_error(e.code(), where, e.what());
-        }
-        if (offset > file->size() || (has_length && length > file->size() - offset))
+        auto open = [&] {
+            try {
+                return MappedFile(path);
+            } catch (const Error& e) {
+                throw tensor_error(e.code(), where, e.what());
+            }
+        };
+        const MappedFile file = open();
+        if (offset > file.size() || (has_length && length > file.size() - offset))
             throw tensor_error(ErrorCode::invalid_model, where, "external data [", offset, ", +",
                                has_length ? std::to_string(length) : "rest", ") is past the end of '", path, "' (",
-                               file->size(), " bytes)");
-        const size_t bytes = has_length ? size_t(length) : file->size() - size_t(offset);
-        buf = from_bytes(file->data() + offset, bytes, "external data");
+                               file.size(), " bytes)");
+        const size_t bytes = has_length ? size_t(length) : file.size() - size_t(offset);
+        buf = from_bytes(file.data() + offset, bytes, "external data");
     } else if (t.has_raw_data) {
         buf = from_bytes(t.raw_data, t.raw_size, "raw_data");
     } else {
@@ -565,6 +567,9 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
             default: buf = from_values(t.int32_data, "int32_data"); break;
         }
     }
+    Constant c;
+    c.dtype = dtype;
+    c.shape = t.dims;
     c.data = buf->data();
     c.bytes = buf->size();
     c.owner = std::move(buf);

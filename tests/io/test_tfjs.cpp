@@ -244,7 +244,8 @@ TEST_CASE("tfjs: Conv2D and DepthwiseConv2D geometry, ZeroPadding2D folding, qua
         const bool zero_pad = c.pad_top || c.pad_bottom || c.pad_left || c.pad_right;
         if (zero_pad) {
             json pads = {{c.pad_top, c.pad_bottom}, {c.pad_left, c.pad_right}};
-            layers.push_back(layer("pad", "ZeroPadding2D", {{"padding", pads}, {"data_format", "channels_last"}}, {"in"}));
+            json pad_config = {{"padding", pads}, {"data_format", "channels_last"}};
+            layers.push_back(layer("pad", "ZeroPadding2D", pad_config, {"in"}));
         }
         layers.push_back(layer("conv", cls, config, {zero_pad ? "pad" : "in"}));
         const json model = functional(layers, {"in"}, {"conv"}, w);
@@ -606,7 +607,8 @@ TEST_CASE("tfjs: every unsupported feature is listed in one unsupported_op error
          layer("after", "Dense", {{"units", 2}}, {"lam"})});
     const json model = functional(layers, {"in"}, {"after", "leaky", "pool", "c_same", "c_first"}, w);
     check_error(model.dump(), w.bytes, ErrorCode::unsupported_op,
-                {"6 unsupported", "layer 'lam' (Lambda): unknown layer class", "layer 'c_tanh' (Conv2D): activation 'tanh'",
+                {"6 unsupported", "layer 'lam' (Lambda): unknown layer class",
+                 "layer 'c_tanh' (Conv2D): activation 'tanh'",
                  "layer 'leaky' (ReLU): negative_slope 0.1", "layer 'pad_pool' (ZeroPadding2D)",
                  "layer 'pad_same' (ZeroPadding2D)", "layer 'c_first' (Conv2D): data_format 'channels_first'"});
     // A layer used twice (shared weights).

@@ -80,7 +80,8 @@ public:
             for (auto& v : graph_.inputs)
                 if (v.name == name) inputs.push_back(v);
         for (auto& v : graph_.inputs)
-            if (std::find(input_layers_.begin(), input_layers_.end(), v.name) == input_layers_.end()) inputs.push_back(v);
+            if (std::find(input_layers_.begin(), input_layers_.end(), v.name) == input_layers_.end())
+                inputs.push_back(v);
         graph_.inputs = std::move(inputs);
         for (auto& name : output_layers_) {
             const Output& o = outputs_.at(name);
@@ -161,7 +162,8 @@ private:
         return v ? to_string(*v, ctx(l, key)) : fallback;
     }
     // An int or a list of two ints (Keras kernel_size, strides, dilation_rate, pool_size).
-    std::array<int64_t, 2> pair_opt(const Layer& l, const char* key, std::array<int64_t, 2> fallback, int64_t lo) const {
+    using Pair = std::array<int64_t, 2>;
+    Pair pair_opt(const Layer& l, const char* key, Pair fallback, int64_t lo) const {
         const json* v = optional(cfg(l), key);
         if (!v) return fallback;
         if (!v->is_array()) {
@@ -208,14 +210,16 @@ private:
                 if (dtype != "float32" && dtype != "int32") bad(c, ": unknown dtype '", dtype, "'");
                 spec.is_int = dtype == "int32";
                 if (const json* q = optional(w, "quantization")) {
-                    const std::string qd = to_string(member(*q, "dtype", c + " quantization"), c + " quantization dtype");
+                    const std::string qc = c + " quantization";
+                    const std::string qd = to_string(member(*q, "dtype", qc), qc + " dtype");
                     if (qd != "uint8" && qd != "uint16") bad(c, ": unknown quantization dtype '", qd, "'");
                     spec.quant_bytes = qd == "uint8" ? 1 : 2;
-                    spec.scale = to_number(member(*q, "scale", c + " quantization"), c + " quantization scale");
-                    spec.min = to_number(member(*q, "min", c + " quantization"), c + " quantization min");
+                    spec.scale = to_number(member(*q, "scale", qc), qc + " scale");
+                    spec.min = to_number(member(*q, "min", qc), qc + " min");
                 }
                 const size_t elem = spec.quant_bytes ? size_t(spec.quant_bytes) : 4;
-                if (numel > (std::numeric_limits<size_t>::max() - offset) / elem || offset + numel * elem > bytes_.size())
+                if (numel > (std::numeric_limits<size_t>::max() - offset) / elem ||
+                    offset + numel * elem > bytes_.size())
                     bad(c, " (shape ", xinfer::to_string(spec.shape), ") ends past the end of the weight data (",
                         bytes_.size(), " bytes)");
                 spec.offset = offset;
@@ -293,7 +297,8 @@ private:
             for (const json& j : to_array(member(config, "layers", "model config"), "model layers")) {
                 Layer l = layer_header(j);
                 const json& inbound = to_array(member(j, "inbound_nodes", where(l)), where(l) + ": 'inbound_nodes'");
-                if (inbound.size() > 1) unsupported(l, "the layer is used " + std::to_string(inbound.size()) + " times");
+                if (inbound.size() > 1)
+                    unsupported(l, "the layer is used " + std::to_string(inbound.size()) + " times");
                 if (!inbound.empty())
                     for (const json& t : to_array(inbound[0], where(l) + ": inbound node (expected the Keras 2 "
                                                              "nested-list format)"))
@@ -331,7 +336,8 @@ private:
     std::string tensor_ref(const json& t, const Layer& l, const std::string& c) {
         if (!t.is_array() || t.size() < 3) bad(c, " must be [layer, node_index, tensor_index, ...], got ", t.dump());
         const std::string name = to_string(t[0], c + " layer");
-        const int64_t node = to_int(t[1], c + " node_index", 0, 1 << 30), tensor = to_int(t[2], c + " tensor_index", 0, 1 << 30);
+        const int64_t node = to_int(t[1], c + " node_index", 0, 1 << 30),
+                      tensor = to_int(t[2], c + " tensor_index", 0, 1 << 30);
         if (node != 0 || tensor != 0)
             unsupported(l, "uses output (" + std::to_string(node) + ", " + std::to_string(tensor) + ") of '" + name +
                                "' (shared or multi-output layers)");
@@ -347,7 +353,7 @@ private:
         return names;
     }
 
-    // Kahn's algorithm; layer order breaks ties. Also counts each layer's consumers.
+    // Kahn's algorithm (deterministic). Also counts the uses of each layer's output.
     std::vector<const Layer*> topological_order() {
         std::vector<size_t> pending(layers_.size(), 0);
         std::vector<std::vector<size_t>> users(layers_.size());
@@ -525,7 +531,8 @@ private:
                 same_pads(int(W), int(k[1]), int(s[1]), int(d[1]), true, pads.left, pads.right);
             }
             // An input from ZeroPadding2D already has the padded size.
-            const int extra_h = in[0]->is_pad ? 0 : pads.top + pads.bottom, extra_w = in[0]->is_pad ? 0 : pads.left + pads.right;
+            const bool padded = in[0]->is_pad;
+            const int extra_h = padded ? 0 : pads.top + pads.bottom, extra_w = padded ? 0 : pads.left + pads.right;
             const int OH = Window2D::out_size(int(H), int(k[0]), int(s[0]), int(d[0]), extra_h),
                       OW = Window2D::out_size(int(W), int(k[1]), int(s[1]), int(d[1]), extra_w);
             if (OH < 1 || OW < 1) bad(where(l), ": the kernel does not fit the ", H, "x", W, " input");
@@ -551,8 +558,8 @@ private:
                             w[size_t((o * taps + t) * C + i)] = kw[size_t((t * C + i) * cout + o)];
                 w_shape = {cout, k[0], k[1], C};
             }
-            Node n = node(l.name, "Conv", {in[0]->value, add_constant(l.name + (depthwise ? "/depthwise_kernel" : "/kernel"),
-                                                                      w_shape, w)});
+            const std::string w_name = l.name + (depthwise ? "/depthwise_kernel" : "/kernel");
+            Node n = node(l.name, "Conv", {in[0]->value, add_constant(w_name, w_shape, w)});
             if (bias) n.inputs.push_back(add_constant(l.name + "/bias", {cout}, weight(l, "bias", {cout})));
             n.attrs["strides"] = std::vector<int64_t>{s[0], s[1]};
             n.attrs["dilations"] = std::vector<int64_t>{d[0], d[1]};
@@ -577,9 +584,9 @@ private:
                 const std::string name = l.name + "/" + p;
                 return add_constant(name, {C}, present ? weight(l, p, {C}) : std::vector<float>(size_t(C), fallback));
             };
+            const std::string mean = param("moving_mean", true, 0.0f), var = param("moving_variance", true, 0.0f);
             Node n = node(l.name, "BatchNormalization",
-                          {in[0]->value, param("gamma", scale, 1.0f), param("beta", center, 0.0f),
-                           param("moving_mean", true, 0.0f), param("moving_variance", true, 0.0f)});
+                          {in[0]->value, param("gamma", scale, 1.0f), param("beta", center, 0.0f), mean, var});
             n.attrs["epsilon"] = eps;
             emit(l, std::move(n), "linear");
             out.shape = in[0]->shape;
@@ -790,7 +797,8 @@ inline XinfModel import_tfjs(const std::string& model_json_path) {
             XINFER_CHECK(paths && paths->is_array(), ErrorCode::invalid_model, model_json_path,
                          ": a weightsManifest group has no 'paths' array");
             for (const json& p : *paths) {
-                XINFER_CHECK(p.is_string(), ErrorCode::invalid_model, model_json_path, ": a shard path is not a string");
+                XINFER_CHECK(p.is_string(), ErrorCode::invalid_model, model_json_path,
+                             ": a shard path is not a string");
                 const std::string name = p.get<std::string>();
                 // Shards live beside model.json: no absolute paths, no way up.
                 const bool safe = !name.empty() && name[0] != '/' && name.find('\\') == std::string::npos &&

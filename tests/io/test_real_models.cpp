@@ -1,0 +1,107 @@
+// Real trained and exported models through the importers and through .xinf, against outputs recorded from the
+// original framework (TensorFlow.js) and from ONNX Runtime.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "golden.hpp"
+#include "xinfer/xinfer.hpp"
+
+using namespace xinfer;
+using namespace xinfer::testing;
+
+namespace {
+
+// The input generator of scripts/ort_reference.js (32-bit LCG seeded with k).
+xt::xarray<float> ort_reference_input(uint32_t k, const std::vector<size_t>& dims) {
+    xt::xarray<float> x = xt::xarray<float>::from_shape(dims);
+    uint32_t state = uint32_t((uint64_t(k) * 2654435761ull + 12345ull) & 0xffffffffull);
+    for (auto& v : x) {
+        state = state * 1664525u + 1013904223u;
+        v = float(double(state >> 8) / 16777216.0 * 2.0 - 1.0);
+    }
+    return x;
+}
+
+xt::xarray<float> nchw(const xt::xarray<float>& nhwc) {
+    const auto& s = nhwc.shape();
+    xt::xarray<float> t = xt::xarray<float>::from_shape({s[0], s[3], s[1], s[2]});
+    kernels::ref::transpose_f32({int64_t(s[0]), int64_t(s[1]), int64_t(s[2]), int64_t(s[3])}, {0, 3, 1, 2},
+                                nhwc.data(), t.data());
+    return t;
+}
+
+// Max |dp| over the golden photos and the number with the same top-1.
+std::pair<double, size_t> compare_with_golden(const Model& model, const std::string& shared, bool nchw_input,
+                                              size_t& count) {
+    const auto rows = read_golden("nsfw_mobilenet_v2_tfjs_probs.tsv", 5);
+    REQUIRE(rows.size() == 68);
+    double max_diff = 0;
+    size_t agree = 0;
+    count = 0;
+    for (const auto& row : rows) {
+        const xt::xarray<float> x = load_photo_01(shared + "/photos/" + row.file);
+        REQUIRE(x.size() == 224 * 224 * 3);
+        const xt::xarray<float> y = model.run(nchw_input ? nchw(x) : x);
+        REQUIRE(y.size() == 5);
+        std::vector<float> g(row.probs.begin(), row.probs.end());
+        for (size_t c = 0; c < 5; ++c) max_diff = std::max(max_diff, std::fabs(double(y.data()[c]) - row.probs[c]));
+        agree += argmax(y.data(), 5) == argmax(g.data(), 5);
+        ++count;
+    }
+    return {max_diff, agree};
+}
+
+}  // namespace
+
+TEST_CASE("nsfw MobileNetV2 (ONNX, and ONNX -> .xinf) matches the original TF.js outputs on 68 photos") {
+    const std::string shared = shared_data_dir();
+    if (shared.empty()) {
+        MESSAGE("skipped: ../shared/data not found");
+        return;
+    }
+    const Model onnx = Model::load(shared + "/models/nsfw_mobilenet_v2.onnx");
+    CHECK(onnx.metadata().labels == std::vector<std::string>{"Drawing", "Hentai", "Neutral", "Porn", "Sexy"});
+    CHECK(onnx.inputs()[0].shape == Shape{1, 3, 224, 224});  // the NCHW interface is kept
+    size_t count = 0;
+    const auto [diff, agree] = compare_with_golden(onnx, shared, true, count);
+    MESSAGE("ONNX import: max |dp| = ", diff, ", top-1 agreement ", agree, "/", count);
+    CHECK(diff <= 1e-4);
+    CHECK(agree == count);
+
+    // Through .xinf: bit-identical to the imported model.
+    const auto bytes = onnx.save_to_memory();
+    const Model xinf = Model::load_from_memory(bytes.data(), bytes.size());
+    const xt::xarray<float> x = nchw(load_photo_01(shared + "/photos/046_messi5.png"));
+    CHECK(xinf.run(x) == onnx.run(x));
+    CHECK(xinf.metadata().labels == onnx.metadata().labels);
+}
+
+TEST_CASE("torchvision MobileNetV2 (ONNX) matches ONNX Runtime's recorded outputs") {
+    const std::string shared = shared_data_dir();
+    if (shared.empty()) {
+        MESSAGE("skipped: ../shared/data not found");
+        return;
+    }
+    const Model model = Model::load(shared + "/models/mobilenetv2_tv_fp32.onnx");
+    std::ifstream ref(XINFER_TEST_DATA_DIR "/golden/mobilenetv2_tv_fp32_ort.bin", std::ios::binary);
+    std::vector<float> want(3 * 1000);
+    ref.read(reinterpret_cast<char*>(want.data()), std::streamsize(want.size() * sizeof(float)));
+    REQUIRE(ref.gcount() == std::streamsize(want.size() * sizeof(float)));
+    double worst = 0;
+    for (uint32_t k = 0; k < 3; ++k) {
+        const xt::xarray<float> y = model.run(ort_reference_input(k, {1, 3, 224, 224}));
+        REQUIRE(y.size() == 1000);
+        double num = 0, den = 0;
+        for (size_t i = 0; i < 1000; ++i) {
+            const double d = double(y.data()[i]) - want[k * 1000 + i];
+            num += d * d;
+            den += double(want[k * 1000 + i]) * want[k * 1000 + i];
+        }
+        worst = std::max(worst, std::sqrt(num / den));
+        CHECK(argmax(y.data(), 1000) == argmax(want.data() + k * 1000, 1000));
+    }
+    MESSAGE("relative L2 vs ONNX Runtime 1.30 logits: ", worst);
+    CHECK(worst < 1e-5);
+}

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages xinfer needs to build, test and benchmark (as root, or through sudo).
 set -euo pipefail
-packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev python3-onnx libonnx-testdata python3-numpy)
+# Build: cmake g++ make; library: xtensor, xsimd, xtl, nlohmann-json; tests: doctest, the ONNX backend test data and
+# python3-onnx (a libprotobuf-based reader to cross-check ours); benchmarks: Google Benchmark; examples: stb;
+# the model fetch script: nodejs and npm; fuzzing (--fuzz): clang and its libFuzzer runtime.
+packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev
+          python3-onnx libonnx-testdata python3-numpy nodejs npm)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares xinfer's ONNX parser with the onnx Python package (libprotobuf) on Debian's ONNX test models (node/,
-# simple/, real/, pytorch-*/), the tensors of their test data sets, and the shared models: both dump every file (onnx_dump.cpp, onnx_dump.py) and
-# the dumps must be identical. Skips (exit 0) when python3-onnx, numpy or libonnx-testdata is missing.
+# simple/, real/, pytorch-*/), the tensors of their test data sets, and the shared models: both dump every file
+# (onnx_dump.cpp, onnx_dump.py) and the dumps must be identical. Skips (exit 0) when python3-onnx, numpy or
+# libonnx-testdata is missing. ONNX_TESTDATA overrides the test data directory.
 # Usage: onnx_crosscheck.sh path/to/onnx_dump
 set -euo pipefail
 dump=${1:?usage: onnx_crosscheck.sh path/to/onnx_dump}

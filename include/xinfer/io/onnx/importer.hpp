@@ -785,6 +785,8 @@ private:
     void general_gemm(const NodeProto& n, float alpha, float beta, bool ta, bool tb) {
         auto operand = [&](size_t i, bool trans) -> std::pair<std::string, Shape> {
             const ValueState& v = input(n, i);
+            XINFER_CHECK(v.shape.size() == 2 || (i == 2 && v.shape.size() < 2), ErrorCode::invalid_model,
+                         "Gemm operand ", i, " has shape ", ::xinfer::to_string(v.shape));
             if (v.is_const) {
                 ValueState c = v;
                 if (trans) {
@@ -808,6 +810,8 @@ private:
         };
         const auto [an, as] = operand(0, ta);
         const auto [bn, bs] = operand(1, tb);
+        XINFER_CHECK(as[1] == bs[0], ErrorCode::shape_mismatch, "Gemm: A' ", ::xinfer::to_string(as), " and B' ",
+                     ::xinfer::to_string(bs), " do not multiply");
         if (ir_.constants.count(an) && ir_.constants.count(bn)) throw Unsupported("both operands constant");
         std::string y = fresh(n.output[0] + "/matmul");
         add_node(y, "MatMul", {an, bn}, y);

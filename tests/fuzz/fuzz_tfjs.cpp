@@ -1,0 +1,6 @@
+#include "fuzz_targets.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    xinfer::fuzz::tfjs(data, size);
+    return 0;
+}

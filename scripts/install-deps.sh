@@ -3,9 +3,10 @@
 set -euo pipefail
 # Build: cmake g++ make; library: xtensor, xsimd, xtl, nlohmann-json; tests: doctest, the ONNX backend test data and
 # python3-onnx (a libprotobuf-based reader to cross-check ours); benchmarks: Google Benchmark; examples: stb;
-# the model fetch script: nodejs and npm; fuzzing (--fuzz): clang and its libFuzzer runtime.
+# fuzzing (--fuzz): clang and its libFuzzer runtime. (scripts/fetch_model.sh installs nodejs and npm itself when
+# the commands are missing: some machines carry a Node.js whose package conflicts with Debian's npm.)
 packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev
-          python3-onnx libonnx-testdata python3-numpy nodejs npm)
+          python3-onnx libonnx-testdata python3-numpy)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

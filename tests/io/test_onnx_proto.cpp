@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "protobuf_writer.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,40 +27,7 @@ using onnx::ElemType;
 
 namespace {
 
-// Hand encoding of the wire format.
-using Bytes = std::string;
-Bytes varint(uint64_t v) {
-    Bytes s;
-    do {
-        auto b = uint8_t(v & 0x7F);
-        v >>= 7;
-        if (v) b |= 0x80;
-        s.push_back(char(b));
-    } while (v);
-    return s;
-}
-Bytes key(uint32_t field, int wire) { return varint(uint64_t(field) << 3 | uint64_t(wire)); }
-Bytes le(uint64_t v, int bytes) {
-    Bytes s;
-    for (int i = 0; i < bytes; ++i) s.push_back(char((v >> (8 * i)) & 0xFF));
-    return s;
-}
-Bytes vint(uint32_t field, uint64_t v) { return key(field, 0) + varint(v); }
-Bytes sint(uint32_t field, int64_t v) { return vint(field, uint64_t(v)); }  // negative: 10 bytes
-Bytes fixed32(uint32_t field, uint32_t v) { return key(field, 5) + le(v, 4); }
-Bytes fixed64(uint32_t field, uint64_t v) { return key(field, 1) + le(v, 8); }
-Bytes delimited(uint32_t field, const Bytes& payload) { return key(field, 2) + varint(payload.size()) + payload; }
-uint32_t bits(float f) {
-    uint32_t b;
-    std::memcpy(&b, &f, 4);
-    return b;
-}
-uint64_t bits(double d) {
-    uint64_t b;
-    std::memcpy(&b, &d, 8);
-    return b;
-}
-Bytes float32(uint32_t field, float f) { return fixed32(field, bits(f)); }
+using namespace xinfer::testing::pbwire;
 
 const std::byte* ptr(const Bytes& s) { return reinterpret_cast<const std::byte*>(s.data()); }
 

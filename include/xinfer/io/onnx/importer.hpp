@@ -49,6 +49,11 @@ class Unsupported : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+// A node whose input comes from an unsupported node: not listed itself (the cause is).
+class Downstream : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 inline Shape to_nhwc(const Shape& s) { return {s[0], s[2], s[3], s[1]}; }
 
@@ -99,6 +104,8 @@ public:
         for (auto& n : g.node) {
             try {
                 import_node(n);
+            } catch (const Downstream&) {
+                for (auto& out : n.output) mark_unknown(out);
             } catch (const Unsupported& e) {
                 unsupported.push_back(detail_line(n, e.what()));
                 for (auto& out : n.output) mark_unknown(out);
@@ -166,7 +173,7 @@ private:
     const ValueState& input(const NodeProto& n, size_t i) const {
         XINFER_CHECK(has_input(n, i), ErrorCode::invalid_model, "missing input ", i);
         const ValueState& v = value(n.input[i]);
-        if (v.unknown) throw Unsupported("input '" + n.input[i] + "' comes from an unsupported node");
+        if (v.unknown) throw Downstream(n.input[i]);
         return v;
     }
     const Constant& const_input(const NodeProto& n, size_t i, const char* what) const {

@@ -18,6 +18,16 @@ inline std::vector<size_t> row_major_strides(const Dims& d) {
     return s;
 }
 
+// Element strides of `d` seen from an output of rank `rank` (numpy broadcasting: aligned at the last dimension;
+// broadcast dimensions get stride 0).
+inline std::vector<size_t> broadcast_strides(const Dims& d, size_t rank) {
+    const auto s = row_major_strides(d);
+    std::vector<size_t> out(rank, 0);
+    const size_t off = rank - d.size();
+    for (size_t i = 0; i < d.size(); ++i) out[off + i] = d[i] == 1 ? 0 : s[i];
+    return out;
+}
+
 // Calls f(out_index, multi_index) over every element of `d` in row-major order.
 template <class F>
 void for_each_index(const Dims& d, F&& f) {
@@ -63,14 +73,7 @@ inline float apply(BinaryOp op, float a, float b) {
 // Numpy broadcasting: a and b are aligned at their last dimension; y has y_dims.
 inline void binary_f32(BinaryOp op, const Dims& a_dims, const float* a, const Dims& b_dims, const float* b,
                        const Dims& y_dims, float* y) {
-    auto broadcast_strides = [&](const Dims& d) {
-        const auto s = row_major_strides(d);
-        std::vector<size_t> out(y_dims.size(), 0);
-        const size_t off = y_dims.size() - d.size();
-        for (size_t i = 0; i < d.size(); ++i) out[off + i] = d[i] == 1 ? 0 : s[i];
-        return out;
-    };
-    const auto as = broadcast_strides(a_dims), bs = broadcast_strides(b_dims);
+    const auto as = broadcast_strides(a_dims, y_dims.size()), bs = broadcast_strides(b_dims, y_dims.size());
     for_each_index(y_dims, [&](size_t o, const std::vector<int64_t>& idx) {
         size_t ia = 0, ib = 0;
         for (size_t i = 0; i < idx.size(); ++i) ia += size_t(idx[i]) * as[i], ib += size_t(idx[i]) * bs[i];
@@ -146,15 +149,8 @@ inline void matmul_f32(const Dims& a_dims, const float* a, const Dims& b_dims, c
     const size_t r = y_dims.size();
     const size_t M = size_t(y_dims[r - 2]), N = size_t(y_dims[r - 1]), K = size_t(a_dims.back());
     Dims batch(y_dims.begin(), y_dims.end() - 2);
-    auto batch_strides = [&](const Dims& d) {
-        Dims bd(d.begin(), d.end() - 2);
-        const auto s = row_major_strides(bd);
-        std::vector<size_t> out(batch.size(), 0);
-        const size_t off = batch.size() - bd.size();
-        for (size_t i = 0; i < bd.size(); ++i) out[off + i] = bd[i] == 1 ? 0 : s[i];
-        return out;
-    };
-    const auto as = batch_strides(a_dims), bs = batch_strides(b_dims);
+    const auto as = broadcast_strides(Dims(a_dims.begin(), a_dims.end() - 2), batch.size()),
+               bs = broadcast_strides(Dims(b_dims.begin(), b_dims.end() - 2), batch.size());
     for_each_index(batch, [&](size_t o, const std::vector<int64_t>& idx) {
         size_t ia = 0, ib = 0;
         for (size_t i = 0; i < idx.size(); ++i) ia += size_t(idx[i]) * as[i], ib += size_t(idx[i]) * bs[i];

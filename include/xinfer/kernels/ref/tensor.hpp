@@ -43,14 +43,29 @@ void for_each_index(const Dims& d, F&& f) {
     }
 }
 
-// y = x transposed: y's dimension i is x's dimension perm[i].
+// y = x transposed: y's dimension i is x's dimension perm[i]. Ranks up to 6 run as six plain nested loops over
+// the output (contiguous writes, strided reads); higher ranks take the general index walk.
 inline void transpose_f32(const Dims& x_dims, const std::vector<int64_t>& perm, const float* x, float* y) {
     const auto xs = row_major_strides(x_dims);
-    Dims y_dims(perm.size());
-    for (size_t i = 0; i < perm.size(); ++i) y_dims[i] = x_dims[size_t(perm[i])];
+    const size_t r = perm.size();
+    if (r <= 6) {
+        size_t d[6] = {1, 1, 1, 1, 1, 1}, s[6] = {0, 0, 0, 0, 0, 0};
+        for (size_t i = 0; i < r; ++i) d[6 - r + i] = size_t(x_dims[size_t(perm[i])]), s[6 - r + i] = xs[size_t(perm[i])];
+        for (size_t i0 = 0; i0 < d[0]; ++i0)
+            for (size_t i1 = 0; i1 < d[1]; ++i1)
+                for (size_t i2 = 0; i2 < d[2]; ++i2)
+                    for (size_t i3 = 0; i3 < d[3]; ++i3)
+                        for (size_t i4 = 0; i4 < d[4]; ++i4) {
+                            const float* src = x + i0 * s[0] + i1 * s[1] + i2 * s[2] + i3 * s[3] + i4 * s[4];
+                            for (size_t i5 = 0; i5 < d[5]; ++i5) *y++ = src[i5 * s[5]];
+                        }
+        return;
+    }
+    Dims y_dims(r);
+    for (size_t i = 0; i < r; ++i) y_dims[i] = x_dims[size_t(perm[i])];
     for_each_index(y_dims, [&](size_t o, const std::vector<int64_t>& idx) {
         size_t src = 0;
-        for (size_t i = 0; i < perm.size(); ++i) src += size_t(idx[i]) * xs[size_t(perm[i])];
+        for (size_t i = 0; i < r; ++i) src += size_t(idx[i]) * xs[size_t(perm[i])];
         y[o] = x[src];
     });
 }

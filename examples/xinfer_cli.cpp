@@ -2,6 +2,7 @@
 //   xinfer run     --model M --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...] [--threads N]
 //   xinfer bench   --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]
 //   xinfer inspect --model M [--batch B]
+//   xinfer profile --model M [--threads N] [--runs R] [-o trace.json]   (per-op table; Chrome trace)
 //   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
 //   xinfer convert  IN -o OUT.xinf [preprocessing flags]
 // Preprocessing flags: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop
@@ -36,6 +37,7 @@ const char* kUsage =
     "  run      --model M --input X.npy [--input ...] --output Y.npy [--output ...] [--threads N]\n"
     "  bench    --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]\n"
     "  inspect  --model M [--batch B]\n"
+    "  profile  --model M [--threads N] [--runs R] [-o trace.json]\n"
     "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
     "  convert  IN -o OUT.xinf [preprocessing]\n"
     "preprocessing: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop\n"
@@ -207,6 +209,73 @@ int cmd_bench(const Args& args) {
         std::printf("work       %.2f M MACs -> %.2f GMAC/s at the median\n", double(macs) / 1e6,
                     double(macs) / (median * 1e6));
         std::printf("peak RSS   %.1f MB\n", peak_rss_mb());
+    }
+    return 0;
+}
+
+// Per-op wall times over R runs: a table (time, share, MACs, GMAC/s, output bytes) and, with -o, a Chrome trace
+// (chrome://tracing, Perfetto) of the median run's ops.
+int cmd_profile(const Args& args) {
+    const int threads = args.get_int("--threads", 1, 1, 256);
+    const int runs = args.get_int("--runs", 50, 1, 1000000);
+    const xinfer::Model model = load_model(args, threads);
+    const auto& ex = model.executor();
+    std::vector<xinfer::Shape> shapes;
+    std::vector<xt::xarray<float>> inputs;
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+    for (auto& spec : model.inputs()) {
+        shapes.push_back(concrete_shape(spec, 1));
+        inputs.push_back(xt::xarray<float>::from_shape(std::vector<size_t>(shapes.back().begin(), shapes.back().end())));
+        for (auto& v : inputs.back()) v = dist(rng);
+    }
+    std::vector<const float*> ptrs;
+    for (auto& x : inputs) ptrs.push_back(x.data());
+    std::vector<xt::xarray<float>> outputs;
+    std::vector<double> ns;
+    xinfer::RunOptions ro;
+    ro.threads = threads;
+    ro.op_ns = &ns;
+    model.run(ptrs, shapes, outputs, ro);  // warm-up
+    std::vector<std::vector<double>> per_op(ex.steps().size());
+    for (int r = 0; r < runs; ++r) {
+        model.run(ptrs, shapes, outputs, ro);
+        for (size_t s = 0; s < ns.size(); ++s) per_op[s].push_back(ns[s]);
+    }
+    const auto plan = ex.plan(shapes, threads);
+    std::vector<double> median(per_op.size());
+    double total = 0;
+    for (size_t s = 0; s < per_op.size(); ++s) {
+        std::sort(per_op[s].begin(), per_op[s].end());
+        median[s] = per_op[s][per_op[s].size() / 2];
+        total += median[s];
+    }
+    std::printf("%-4s %-28s %-34s %9s %6s %10s %8s %10s\n", "#", "layer", "op / kernel", "ms", "share", "MACs",
+                "GMAC/s", "out bytes");
+    for (size_t s = 0; s < per_op.size(); ++s) {
+        const auto& st = ex.steps()[s];
+        const size_t macs = st.op->macs(plan.step_inputs[s], plan.shapes[size_t(st.output)]);
+        const size_t bytes = xinfer::checked_numel(plan.shapes[size_t(st.output)]) * sizeof(float);
+        std::printf("%-4zu %-28s %-34s %9.4f %5.1f%% %10zu %8.2f %10zu\n", s, st.name.c_str(), st.op->kind().c_str(),
+                    median[s] / 1e6, 100.0 * median[s] / total, macs, median[s] > 0 ? double(macs) / median[s] : 0.0,
+                    bytes);
+    }
+    std::printf("sum of op medians %.3f ms over %d runs, %d thread(s)\n", total / 1e6, runs, threads);
+    const std::string trace = args.get("-o");
+    if (!trace.empty()) {
+        std::ofstream out(trace);
+        XINFER_CHECK(out, ErrorCode::io, trace, ": cannot write");
+        out << "{\"traceEvents\": [";
+        double t = 0;
+        for (size_t s = 0; s < per_op.size(); ++s) {
+            const auto& st = ex.steps()[s];
+            out << (s ? ",\n" : "\n") << "{\"name\": " << nlohmann::json(st.name).dump()
+                << ", \"cat\": " << nlohmann::json(st.op->kind()).dump() << ", \"ph\": \"X\", \"pid\": 1, \"tid\": 1"
+                << ", \"ts\": " << t / 1e3 << ", \"dur\": " << median[s] / 1e3 << "}";
+            t += median[s];
+        }
+        out << "\n], \"displayTimeUnit\": \"ms\"}\n";
+        std::printf("wrote %s\n", trace.c_str());
     }
     return 0;
 }
@@ -384,6 +453,7 @@ int main(int argc, char** argv) {
         if (cmd == "run") return cmd_run(args);
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "inspect") return cmd_inspect(args);
+        if (cmd == "profile") return cmd_profile(args);
         if (cmd == "classify") return cmd_classify(args);
         if (cmd == "convert") return cmd_convert(args);
         std::fprintf(stderr, "xinfer: unknown command '%s'\n%s", cmd.c_str(), kUsage);

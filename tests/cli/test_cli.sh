@@ -46,6 +46,8 @@ assert r["threads"] == 1 and r["min_ms"] <= r["median_ms"] <= r["p90_ms"]
 PY
 
 "$xinfer" inspect --model "$model" | grep -q "activation arena" || fail "inspect"
+"$xinfer" profile --model "$model" --runs 3 -o "$work/trace.json" | grep -q "sum of op medians" || fail "profile"
+python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['traceEvents']; assert e and all(x['ph'] == 'X' for x in e)" "$work/trace.json"
 "$xinfer" classify --model "$model" --top 3 "$image" | grep -c "class " | grep -qx 3 || fail "classify top 3"
 
 # Errors: non-zero exit and a message, never a crash.

@@ -25,6 +25,25 @@ namespace xinfer {
 
 constexpr size_t kMaxGenericInputs = 8;
 
+// The window of a Conv or pooling node: its kernel size plus the strides, dilations and pads attributes.
+inline Window2D window_attributes(const Node& n, int64_t kernel_h, int64_t kernel_w) {
+    const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1}),
+               pads = n.get_ints("pads", {0, 0, 0, 0});
+    XINFER_CHECK(strides.size() == 2 && dil.size() == 2 && pads.size() == 4, ErrorCode::invalid_model, n.describe(),
+                 ": strides/dilations need 2 values and pads 4 (top, left, bottom, right)");
+    auto small = [&](int64_t v) {
+        XINFER_CHECK(v >= 0 && v <= (1 << 20), ErrorCode::invalid_model, n.describe(), ": attribute value ", v,
+                     " out of range");
+        return int(v);
+    };
+    Window2D w;
+    w.kernel_h = small(kernel_h), w.kernel_w = small(kernel_w);
+    w.stride_h = small(strides[0]), w.stride_w = small(strides[1]);
+    w.dilation_h = small(dil[0]), w.dilation_w = small(dil[1]);
+    w.pads = {small(pads[0]), small(pads[1]), small(pads[2]), small(pads[3])};
+    return w;
+}
+
 // Builds the op for one node of the canonical op set (see graph.hpp).
 inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::KernelSet ks) {
     const kernels::MinMax clamp{n.clip_min(), n.clip_max()};
@@ -51,22 +70,7 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
         need_inputs(2, 3);
         const Constant& w = f32_constant(n.inputs[1], 4);
         ops::Conv2DParams p;
-        const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1}),
-                   pads = n.get_ints("pads", {0, 0, 0, 0});
-        XINFER_CHECK(strides.size() == 2 && dil.size() == 2 && pads.size() == 4, ErrorCode::invalid_model,
-                     n.describe(), ": strides/dilations need 2 values and pads 4 (top, left, bottom, right)");
-        auto to_int = [&](int64_t v) {
-            XINFER_CHECK(v >= 0 && v <= (1 << 20), ErrorCode::invalid_model, n.describe(), ": attribute value ", v,
-                         " out of range");
-            return int(v);
-        };
-        p.window.kernel_h = to_int(w.shape[1]);
-        p.window.kernel_w = to_int(w.shape[2]);
-        p.window.stride_h = to_int(strides[0]);
-        p.window.stride_w = to_int(strides[1]);
-        p.window.dilation_h = to_int(dil[0]);
-        p.window.dilation_w = to_int(dil[1]);
-        p.window.pads = {to_int(pads[0]), to_int(pads[1]), to_int(pads[2]), to_int(pads[3])};
+        p.window = window_attributes(n, w.shape[1], w.shape[2]);
         const int64_t group = n.get_int("group", 1);
         XINFER_CHECK(group >= 1 && group <= w.shape[0], ErrorCode::invalid_model, n.describe(), ": bad group ", group);
         p.groups = size_t(group);
@@ -118,18 +122,9 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
     }
     if (n.op == "AveragePool" || n.op == "MaxPool") {
         need_inputs(1, 1);
-        const auto k = n.get_ints("kernel_shape", {}), strides = n.get_ints("strides", {1, 1}),
-                   dil = n.get_ints("dilations", {1, 1}), pads = n.get_ints("pads", {0, 0, 0, 0});
-        XINFER_CHECK(k.size() == 2 && strides.size() == 2 && dil.size() == 2 && pads.size() == 4,
-                     ErrorCode::invalid_model, n.describe(), ": kernel_shape/strides/dilations need 2 values, pads 4");
-        auto small = [&](int64_t v) {
-            XINFER_CHECK(v >= 0 && v <= (1 << 20), ErrorCode::invalid_model, n.describe(), ": value ", v, " out of range");
-            return int(v);
-        };
-        Window2D w;
-        w.kernel_h = small(k[0]), w.kernel_w = small(k[1]), w.stride_h = small(strides[0]), w.stride_w = small(strides[1]);
-        w.dilation_h = small(dil[0]), w.dilation_w = small(dil[1]);
-        w.pads = {small(pads[0]), small(pads[1]), small(pads[2]), small(pads[3])};
+        const auto k = n.get_ints("kernel_shape", {});
+        XINFER_CHECK(k.size() == 2, ErrorCode::invalid_model, n.describe(), ": kernel_shape needs 2 values");
+        const Window2D w = window_attributes(n, k[0], k[1]);
         const auto mode = n.op == "MaxPool" ? kernels::f32::PoolMode::max : kernels::f32::PoolMode::average;
         return std::make_unique<ops::Pool2D<float>>(w, mode, n.get_int("count_include_pad", 0) != 0, ks, n.name);
     }

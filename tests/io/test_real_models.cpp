@@ -78,6 +78,26 @@ TEST_CASE("nsfw MobileNetV2 (ONNX, and ONNX -> .xinf) matches the original TF.js
     CHECK(xinf.metadata().labels == onnx.metadata().labels);
 }
 
+TEST_CASE("nsfw MobileNetV2 (TF.js layers, and TF.js -> .xinf) matches the original TF.js outputs on 68 photos") {
+    const std::string shared = shared_data_dir();
+    if (shared.empty()) {
+        MESSAGE("skipped: ../shared/data not found");
+        return;
+    }
+    const Model tfjs = Model::load(shared + "/models/nsfw_mobilenet_v2_tfjs/model.json");
+    CHECK(tfjs.inputs()[0].shape == Shape{-1, 224, 224, 3});  // Keras' NHWC interface
+    size_t count = 0;
+    const auto [diff, agree] = compare_with_golden(tfjs, shared, false, count);
+    MESSAGE("TF.js import: max |dp| = ", diff, ", top-1 agreement ", agree, "/", count);
+    CHECK(diff <= 1e-4);
+    CHECK(agree == count);
+
+    const auto bytes = tfjs.save_to_memory();
+    const Model xinf = Model::load_from_memory(bytes.data(), bytes.size());
+    const xt::xarray<float> x = load_photo_01(shared + "/photos/046_messi5.png");
+    CHECK(xinf.run(x) == tfjs.run(x));
+}
+
 TEST_CASE("torchvision MobileNetV2 (ONNX) matches ONNX Runtime's recorded outputs") {
     const std::string shared = shared_data_dir();
     if (shared.empty()) {

@@ -1,5 +1,5 @@
-// TensorFlow.js layers-format import: each layer kind against direct loops, malformed and unsupported models, and
-// the real nsfwjs MobileNetV2 against TensorFlow.js' own outputs on real photos.
+// TensorFlow.js layers-format import: each layer kind against direct loops, malformed and unsupported models. The
+// real nsfwjs MobileNetV2 is checked against TensorFlow.js' own outputs in test_real_models.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,17 +13,6 @@
 #include "xinfer/io/tfjs.hpp"
 #include "xinfer/model.hpp"
 
-// stb_image with internal linkage, so that no other translation unit's copy can clash with it.
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
 
 using namespace xinfer;
 using nlohmann::json;
@@ -688,67 +677,4 @@ TEST_CASE("tfjs: any value anywhere in model.json replaced gives a model or an x
     for (size_t cut = 0; cut < text.size(); cut += 7) attempt(text.substr(0, cut));
     MESSAGE(imported, " mutated models imported, ", rejected, " rejected with xinfer::Error");
     CHECK(rejected > 0);
-}
-
-TEST_CASE("tfjs: the nsfwjs MobileNetV2 matches TensorFlow.js on real photos") {
-    const std::string shared = XINFER_TEST_DATA_DIR "/../../../shared/data";
-    const std::string model_path = shared + "/models/nsfw_mobilenet_v2_tfjs/model.json";
-    if (!std::ifstream(model_path)) {
-        MESSAGE("skipped: the shared data folder (", shared, ") is not here");
-        return;
-    }
-    std::ifstream golden(XINFER_TEST_DATA_DIR "/golden/nsfw_mobilenet_v2_tfjs_probs.tsv");
-    REQUIRE(golden);
-    std::string line;
-    std::getline(golden, line);
-    std::vector<std::string> header;
-    {
-        std::istringstream cols(line);
-        for (std::string col; std::getline(cols, col, '\t');) header.push_back(col);
-    }
-    REQUIRE(header.size() == 7);
-    REQUIRE(header.front() == "file");
-    REQUIRE(header.back() == "top1");
-    const std::vector<std::string> labels(header.begin() + 1, header.end() - 1);
-
-    io::XinfModel imported = io::import_tfjs(model_path);
-    REQUIRE(imported.graph.inputs.at(0).shape == Shape{-1, 224, 224, 3});
-    imported.metadata.labels = labels;
-    const Model model = Model::from_graph(std::move(imported.graph), std::move(imported.metadata));
-
-    double max_dp = 0;
-    size_t photos = 0, same_top1 = 0;
-    Array x = Array::from_shape({1, 224, 224, 3});
-    while (std::getline(golden, line)) {
-        if (line.empty()) continue;
-        std::istringstream cols(line);
-        std::string file, top1;
-        std::vector<double> want(labels.size());
-        cols >> file;
-        for (auto& p : want) cols >> p;
-        cols >> top1;
-        CAPTURE(file);
-        REQUIRE(cols);
-        int w = 0, h = 0, channels = 0;
-        unsigned char* pixels = stbi_load((shared + "/photos/" + file).c_str(), &w, &h, &channels, 3);
-        REQUIRE_MESSAGE(pixels, "cannot decode ", file);
-        const bool right_size = w == 224 && h == 224;
-        if (right_size)
-            for (size_t i = 0; i < x.size(); ++i) x.data()[i] = float(pixels[i]) / 255.0f;
-        stbi_image_free(pixels);
-        REQUIRE(right_size);
-        const Array y = model.run(x);
-        size_t best = 0;
-        for (size_t c = 0; c < labels.size(); ++c) {
-            max_dp = std::max(max_dp, std::fabs(double(y(0, c)) - want[c]));
-            if (y(0, c) > y(0, best)) best = c;
-        }
-        CHECK(labels[best] == top1);
-        same_top1 += labels[best] == top1;
-        ++photos;
-    }
-    MESSAGE("nsfwjs MobileNetV2 vs TensorFlow.js on ", photos, " photos: max |dp| = ", max_dp, ", same top-1 on ",
-            same_top1);
-    CHECK(photos == 68);
-    CHECK(max_dp <= 1e-4);
 }

@@ -41,8 +41,6 @@ Bytes model(const Bytes& graph, int64_t opset = 13) {
     return vint(1, 8) + delimited(8, str(1, "") + vint(2, uint64_t(opset))) + delimited(7, graph);
 }
 
-const std::byte* bytes_of(const Bytes& b) { return reinterpret_cast<const std::byte*>(b.data()); }
-
 }  // namespace
 
 TEST_CASE("ONNX: Conv then Flatten over a 3x3 map keeps ONNX's NCHW element order") {

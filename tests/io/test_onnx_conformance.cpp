@@ -24,9 +24,10 @@ struct Outcome {
     std::string reason;
 };
 
-io::onnx::TensorProto read_tensor(const fs::path& p, io::MappedFile& keep) {
-    keep = io::MappedFile(p.string());
-    return io::onnx::parse_tensor(keep.data(), keep.size(), p.string());
+// A test_data_set_*/*.pb file as a constant (to_constant copies, so the mapping may go).
+Constant read_constant(const fs::path& p) {
+    io::MappedFile f(p.string());
+    return io::onnx::to_constant(io::onnx::parse_tensor(f.data(), f.size(), p.string()), "", p.string());
 }
 
 std::string first_line(const std::string& s) {
@@ -56,8 +57,7 @@ Outcome run_case(const fs::path& dir) {
             for (size_t i = 0;; ++i) {
                 const fs::path p = set.path() / ("input_" + std::to_string(i) + ".pb");
                 if (!fs::exists(p)) break;
-                io::MappedFile f(p.string());
-                const Constant c = io::onnx::to_constant(io::onnx::parse_tensor(f.data(), f.size(), p.string()), "", p.string());
+                const Constant c = read_constant(p);
                 if (c.dtype != DataType::f32) return {Outcome::skipped, "non-float input"};
                 std::vector<size_t> dims(c.shape.begin(), c.shape.end());
                 xt::xarray<float> x = xt::xarray<float>::from_shape(dims);
@@ -67,8 +67,7 @@ Outcome run_case(const fs::path& dir) {
             for (size_t i = 0;; ++i) {
                 const fs::path p = set.path() / ("output_" + std::to_string(i) + ".pb");
                 if (!fs::exists(p)) break;
-                io::MappedFile f(p.string());
-                expected.push_back(io::onnx::to_constant(io::onnx::parse_tensor(f.data(), f.size(), p.string()), "", p.string()));
+                expected.push_back(read_constant(p));
             }
         } catch (const Error& e) {
             return {Outcome::failed, std::string("test data: ") + e.what()};

@@ -5,11 +5,16 @@
 //   xinfer profile --model M [--threads N] [--runs R] [-o trace.json]   (per-op table; Chrome trace)
 //   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
 //   xinfer convert  IN -o OUT.xinf [preprocessing flags]
+//   xinfer quantize --model M --calib DIR|IMAGE [--calib ...] [--method minmax|percentile|entropy|mse]
+//                   [--keep-fp32 NODE,...] [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf
+//   xinfer validate --model FP32 --quantized INT8 --images DIR|IMAGE [--images ...] [--offset I] [--limit N] [--json]
+//   (quantize and validate take the preprocessing flags too, for models that do not store it)
 // Preprocessing flags: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop
 //                      --labels FILE|a,b,...   (classify: override what the model stores; convert: store them)
 // M is a model file (.xinf, .onnx, TF.js model.json) or a built-in architecture, e.g.
 // "builtin:mobilenet_v2?alpha=1.0&size=224".
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +25,7 @@
 #include <optional>
 #include <sstream>
 #include <array>
+#include <filesystem>
 #include <xtensor/xnpy.hpp>
 
 #define XINFER_STB_IMPLEMENTATION
@@ -40,6 +46,9 @@ const char* kUsage =
     "  profile  --model M [--threads N] [--runs R] [-o trace.json]\n"
     "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
     "  convert  IN -o OUT.xinf [preprocessing]\n"
+    "  quantize --model M --calib DIR|IMAGE [...] [--method minmax|percentile|entropy|mse] [--keep-fp32 NODE,...]\n"
+    "           [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf\n"
+    "  validate --model FP32 --quantized INT8 --images DIR|IMAGE [...] [--offset I] [--limit N] [--json]\n"
     "preprocessing: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop\n"
     "               --labels FILE|a,b,...\n"
     "M: a .xinf, .onnx or TF.js model.json file, or builtin:mobilenet_v2?alpha=1.0&size=224[&classes=1000&seed=42]\n";
@@ -440,6 +449,118 @@ int cmd_classify(const Args& args) {
     return 0;
 }
 
+// Image files named by --flag (directories: their image files, sorted), then --offset / --limit applied.
+std::vector<std::string> image_paths(const Args& args, const std::string& flag) {
+    std::vector<std::string> paths;
+    for (const auto& p : args.all(flag)) {
+        if (!std::filesystem::is_directory(p)) {
+            paths.push_back(p);
+            continue;
+        }
+        std::vector<std::string> found;
+        for (const auto& e : std::filesystem::directory_iterator(p)) {
+            std::string ext = e.path().extension().string();
+            std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+            if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp"))
+                found.push_back(e.path().string());
+        }
+        std::sort(found.begin(), found.end());
+        paths.insert(paths.end(), found.begin(), found.end());
+    }
+    const size_t offset = size_t(args.get_int("--offset", 0, 0, 1 << 30));
+    const size_t limit = size_t(args.get_int("--limit", 1 << 30, 1, 1 << 30));
+    paths.erase(paths.begin(), paths.begin() + long(std::min(offset, paths.size())));
+    if (paths.size() > limit) paths.resize(limit);
+    XINFER_CHECK(!paths.empty(), ErrorCode::invalid_argument, flag, ": no images found");
+    return paths;
+}
+
+// The images as model inputs, preprocessed as the model says (preprocessing flags override it).
+std::vector<xt::xarray<float>> image_inputs(const xinfer::Model& model, const std::vector<std::string>& paths,
+                                            const Args& args) {
+    const auto& stored = model.metadata().preprocessing;
+    std::optional<xinfer::io::Preprocessing> pre;
+    if (has_preprocessing_flags(args) || !stored) pre = preprocessing_from_flags(args, stored);
+    std::vector<xt::xarray<float>> inputs;
+    for (const auto& path : paths) {
+        const auto img = xinfer::examples::load_rgb(path);
+        inputs.push_back(model.image_input(img.pixels.get(), img.width, img.height, 0, pre ? &*pre : nullptr));
+    }
+    return inputs;
+}
+
+// A progress bar on a terminal; one final line otherwise (logs).
+void progress_bar(const char* what, size_t done, size_t total) {
+    if (!isatty(2)) {
+        if (done == total) std::fprintf(stderr, "%s: %zu/%zu done\n", what, done, total);
+        return;
+    }
+    const int width = 30, filled = total ? int(double(done) / double(total) * width) : width;
+    std::fprintf(stderr, "\r%s [%s%s] %zu/%zu", what, std::string(size_t(filled), '#').c_str(),
+                 std::string(size_t(width - filled), '.').c_str(), done, total);
+    if (done == total) std::fputc('\n', stderr);
+}
+
+long file_bytes(const std::string& path) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(path, ec);
+    return ec ? -1 : long(n);
+}
+
+int cmd_quantize(const Args& args) {
+    const std::string out = args.need("-o");
+    const xinfer::Model model = load_model(args, 1);
+    xinfer::quant::QuantizeOptions o;
+    o.method = xinfer::quant::calibration_method_from_string(args.get("--method", "percentile"));
+    if (!args.get("--keep-fp32").empty())
+        for (const auto& name : split(args.get("--keep-fp32"), ',')) o.keep_fp32.insert(name);
+    o.auto_fp32 = args.get_int("--auto-fp32", 0, 0, 1000);
+    o.progress = [](size_t done, size_t total) { progress_bar("calibrating", done, total); };
+    const auto paths = image_paths(args, "--calib");
+    const auto t0 = Clock::now();
+    const xinfer::Model q = xinfer::quantize(model, image_inputs(model, paths, args), o);
+    q.save(out);
+    size_t int8_layers = 0;
+    for (const auto& n : q.graph().nodes) int8_layers += xinfer::quant::is_int8_layer(n);
+    std::printf("wrote %s: %zu int8 layers, method %s, %zu calibration images, %.1f s; %ld bytes (fp32 source %ld)\n",
+                out.c_str(), int8_layers, xinfer::quant::to_string(o.method), paths.size(), ms_since(t0) / 1000,
+                file_bytes(out), file_bytes(args.need("--model")));
+    return 0;
+}
+
+int cmd_validate(const Args& args) {
+    const xinfer::Model fp32 = load_model(args, 1);
+    const xinfer::Model int8 = xinfer::Model::load(args.need("--quantized"));
+    const auto paths = image_paths(args, "--images");
+    const auto rep = xinfer::compare_models(fp32, int8, image_inputs(fp32, paths, args));
+    const long fp32_bytes = file_bytes(args.need("--model")), int8_bytes = file_bytes(args.need("--quantized"));
+    const auto* worst = rep.worst_layer();
+    if (args.has("--json")) {
+        std::printf("{\"images\": %zu, \"top1_agreement\": %.6f, \"mean_abs_dp\": %.6g, \"max_abs_dp\": %.6g, "
+                    "\"fp32_bytes\": %ld, \"int8_bytes\": %ld, \"layers\": [",
+                    rep.rows, rep.top1_agreement, rep.mean_abs_dp, rep.max_abs_dp, fp32_bytes, int8_bytes);
+        for (size_t i = 0; i < rep.layers.size(); ++i) {
+            const auto& l = rep.layers[i];
+            std::printf("%s{\"value\": \"%s\", \"op\": \"%s\", \"sqnr_db\": %.3f, \"cosine\": %.6f, "
+                        "\"saturation\": %.6g}",
+                        i ? ", " : "", l.value.c_str(), l.op.c_str(), l.sqnr_db, l.cosine, l.saturation);
+        }
+        std::printf("]}\n");
+        return 0;
+    }
+    std::printf("%-48s %-20s %9s %9s %11s\n", "layer (output)", "op", "SQNR dB", "cosine", "saturated");
+    for (const auto& l : rep.layers)
+        std::printf("%-48s %-20s %9.2f %9.5f %10.4f%%\n", l.value.c_str(), l.op.c_str(), l.sqnr_db, l.cosine,
+                    100 * l.saturation);
+    std::printf("\nimages %zu: top-1 agreement %.2f%%, mean |dp| %.5f, max |dp| %.5f\n", rep.rows,
+                100 * rep.top1_agreement, rep.mean_abs_dp, rep.max_abs_dp);
+    if (worst) std::printf("lowest SQNR: %s (%s) %.2f dB\n", worst->value.c_str(), worst->op.c_str(), worst->sqnr_db);
+    if (fp32_bytes > 0 && int8_bytes > 0)
+        std::printf("model size: fp32 %ld bytes, int8 %ld bytes (%.1f%%)\n", fp32_bytes, int8_bytes,
+                    100.0 * double(int8_bytes) / double(fp32_bytes));
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -456,6 +577,8 @@ int main(int argc, char** argv) {
         if (cmd == "profile") return cmd_profile(args);
         if (cmd == "classify") return cmd_classify(args);
         if (cmd == "convert") return cmd_convert(args);
+        if (cmd == "quantize") return cmd_quantize(args);
+        if (cmd == "validate") return cmd_validate(args);
         std::fprintf(stderr, "xinfer: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const Error& e) {

@@ -23,6 +23,8 @@
 #include "xinfer/io/tfjs.hpp"
 #include "xinfer/io/xinf.hpp"
 #include "xinfer/models/mobilenet_v2.hpp"
+#include "xinfer/quant/ptq.hpp"
+#include "xinfer/quant/report.hpp"
 
 namespace xinfer {
 
@@ -160,13 +162,13 @@ public:
         return top_classes(class_probabilities(rgb, width, height, stride, pre), top_k);
     }
 
-    // Every class's probability for one image (softmax applied unless the graph ends in one).
-    std::vector<float> class_probabilities(const uint8_t* rgb, int width, int height, size_t stride = 0,
-                                           const io::Preprocessing* pre = nullptr) const {
+    // An RGB8 image preprocessed into the model's input tensor: NHWC [1, H, W, 3] or, for imported NCHW models,
+    // [1, 3, H, W].
+    xt::xarray<float> image_input(const uint8_t* rgb, int width, int height, size_t stride = 0,
+                                  const io::Preprocessing* pre = nullptr) const {
         const io::Preprocessing& p = preprocessing_or_throw(pre);
         XINFER_CHECK(impl_->inputs.size() == 1 && impl_->inputs[0].shape.size() == 4, ErrorCode::invalid_argument,
-                     "classify needs a model with one image input");
-        // NHWC [N, H, W, 3] or, for imported NCHW models, [N, 3, H, W].
+                     "this needs a model with one image input");
         const Shape& in = impl_->inputs[0].shape;
         const bool nchw = in[1] == 3 && in[3] != 3;
         xt::xarray<float> x = xt::xarray<float>::from_shape({1, size_t(p.height), size_t(p.width), 3});
@@ -176,7 +178,13 @@ public:
             kernels::ref::transpose_f32({1, p.height, p.width, 3}, {0, 3, 1, 2}, x.data(), t.data());
             x = std::move(t);
         }
-        const xt::xarray<float> y = run(x);
+        return x;
+    }
+
+    // Every class's probability for one image (softmax applied unless the graph ends in one).
+    std::vector<float> class_probabilities(const uint8_t* rgb, int width, int height, size_t stride = 0,
+                                           const io::Preprocessing* pre = nullptr) const {
+        const xt::xarray<float> y = run(image_input(rgb, width, height, stride, pre));
         XINFER_CHECK(y.dimension() == 2 && y.shape()[0] == 1, ErrorCode::shape_mismatch,
                      "classification expects a [1, classes] output");
         std::vector<float> probs(y.data(), y.data() + y.shape()[1]);
@@ -339,5 +347,75 @@ private:
 
     std::shared_ptr<const Impl> impl_;
 };
+
+namespace quant {
+
+// Model inputs (one tensor per graph input, as Model::run takes them) as calibration samples.
+inline std::vector<CalibrationSample> samples_from(const std::vector<std::vector<xt::xarray<float>>>& inputs) {
+    std::vector<CalibrationSample> samples;
+    for (auto& one : inputs) {
+        CalibrationSample s;
+        for (auto& t : one) {
+            EvaluatedValue v;
+            v.shape.assign(t.shape().begin(), t.shape().end());
+            v.data.resize(t.size() * sizeof(float));
+            std::copy(t.data(), t.data() + t.size(), v.data.as<float>());
+            s.push_back(std::move(v));
+        }
+        samples.push_back(std::move(s));
+    }
+    return samples;
+}
+
+// An fp32 graph (sorted, optimized) quantized with activation ranges calibrated on `samples`.
+inline Graph quantize_model_graph(const Graph& fp32, const std::vector<CalibrationSample>& samples,
+                                  const QuantizeOptions& options) {
+    std::map<std::string, Shape> shapes;
+    const auto observers = calibrate(fp32, samples, options, &shapes);
+    std::map<std::string, ops::QuantParams> params;
+    for (auto& [name, o] : observers)
+        if (o.seen()) {
+            const auto [lo, hi] = o.range(options.method, options.percentile);
+            params[name] = quant_params_for_range(lo, hi);
+        }
+    std::set<std::string> keep = options.keep_fp32;
+    Graph q = quantize_graph(fp32, params, shapes, keep);
+    if (options.auto_fp32 > 0) {
+        // Leave the least accurate layers (lowest SQNR on the calibration samples) in fp32.
+        QuantReport rep = compare_graphs(fp32, q, samples);
+        std::sort(rep.layers.begin(), rep.layers.end(),
+                  [](const LayerReport& a, const LayerReport& b) { return a.sqnr_db < b.sqnr_db; });
+        for (size_t i = 0; i < rep.layers.size() && i < size_t(options.auto_fp32); ++i) keep.insert(rep.layers[i].node);
+        q = quantize_graph(fp32, params, shapes, keep);
+    }
+    return q;
+}
+
+}  // namespace quant
+
+// Post-training int8 quantization: calibration_inputs holds one entry per sample, each with one tensor per model
+// input (as Model::run takes them). The result is an ordinary Model: run, save, classify.
+inline Model quantize(const Model& model, const std::vector<std::vector<xt::xarray<float>>>& calibration_inputs,
+                      const quant::QuantizeOptions& options = {}, ModelOptions model_options = {}) {
+    Graph q = quant::quantize_model_graph(model.graph(), quant::samples_from(calibration_inputs), options);
+    model_options.optimize = false;
+    return Model::from_graph(std::move(q), model.metadata(), model_options);
+}
+
+// Single-input models: one tensor per sample.
+inline Model quantize(const Model& model, const std::vector<xt::xarray<float>>& calibration_inputs,
+                      const quant::QuantizeOptions& options = {}, const ModelOptions& model_options = {}) {
+    std::vector<std::vector<xt::xarray<float>>> wrapped;
+    for (auto& t : calibration_inputs) wrapped.push_back({t});
+    return quantize(model, wrapped, options, model_options);
+}
+
+// The fp32-vs-int8 report of two single-input models with the same interface (see quant/report.hpp).
+inline quant::QuantReport compare_models(const Model& fp32, const Model& int8,
+                                         const std::vector<xt::xarray<float>>& inputs) {
+    std::vector<std::vector<xt::xarray<float>>> wrapped;
+    for (auto& t : inputs) wrapped.push_back({t});
+    return quant::compare_graphs(fp32.graph(), int8.graph(), quant::samples_from(wrapped));
+}
 
 }  // namespace xinfer

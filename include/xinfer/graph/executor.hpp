@@ -17,6 +17,7 @@
 #include "xinfer/ops/dense.hpp"
 #include "xinfer/ops/eltwise.hpp"
 #include "xinfer/ops/pool.hpp"
+#include "xinfer/ops/quantized.hpp"
 #include "xinfer/ops/reshape.hpp"
 #include "xinfer/ops/softmax.hpp"
 #include "xinfer/ops/tensor_ops.hpp"
@@ -44,8 +45,90 @@ inline Window2D window_attributes(const Node& n, int64_t kernel_h, int64_t kerne
     return w;
 }
 
-// Builds the op for one node of the canonical op set (see graph.hpp).
-inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::KernelSet ks) {
+// The ops of the int8 part of the canonical op set (see graph.hpp); null for other nodes.
+inline std::unique_ptr<ops::Op> make_quantized_op(const Node& n, const Graph& g, ops::KernelSet ks) {
+    const std::string who = n.describe();
+    auto qparams = [&](const char* prefix) {
+        const std::string p(prefix);
+        return ops::make_quant_params(n.get_float(p + "_scale", std::nan("")), n.get_int(p + "_zero_point", 0), who,
+                                      (p + "_scale").c_str());
+    };
+    auto need_inputs = [&](size_t lo, size_t hi) {
+        XINFER_CHECK(n.inputs.size() >= lo && n.inputs.size() <= hi && n.outputs.size() == 1, ErrorCode::invalid_model,
+                     who, ": expected ", lo, "..", hi, " inputs and 1 output, got ", n.inputs.size(), " and ",
+                     n.outputs.size());
+    };
+    auto typed_constant = [&](size_t index, DataType dtype, size_t rank) -> const Constant& {
+        const Constant& c = g.constant(n.inputs[index], n);
+        XINFER_CHECK(c.dtype == dtype && c.shape.size() == rank && c.bytes == c.numel() * size_of(dtype),
+                     ErrorCode::invalid_model, who, ": constant '", n.inputs[index], "' must be a rank-", rank, " ",
+                     to_string(dtype), " tensor, got ", to_string(c.dtype), " ", to_string(c.shape));
+        return c;
+    };
+    // W, W_scale and the optional bias of QConv / QDense.
+    auto linear = [&](size_t w_rank, ops::QLinearParams& q, const int32_t*& bias) -> const Constant& {
+        need_inputs(3, 4);
+        const Constant& w = typed_constant(1, DataType::s8, w_rank);
+        const Constant& ws = typed_constant(2, DataType::f32, 1);
+        q.x = qparams("x");
+        q.y = qparams("y");
+        q.w_scale = ws.as<float>();
+        q.w_scale_count = ws.numel();
+        q.clamp = {n.clip_min(), n.clip_max()};
+        bias = nullptr;
+        if (n.inputs.size() == 4 && !n.inputs[3].empty()) {
+            const Constant& b = typed_constant(3, DataType::s32, 1);
+            XINFER_CHECK(b.shape[0] == w.shape[0], ErrorCode::invalid_model, who, ": bias has ", b.shape[0],
+                         " values for ", w.shape[0], " outputs");
+            bias = b.as<int32_t>();
+        }
+        return w;
+    };
+    if (n.op == "Quantize") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Quantize>(qparams("y"), n.name);
+    }
+    if (n.op == "Dequantize") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::Dequantize>(qparams("x"), n.name);
+    }
+    if (n.op == "QConv") {
+        ops::QLinearParams q;
+        const int32_t* bias;
+        const Constant& w = linear(4, q, bias);
+        const Window2D win = window_attributes(n, w.shape[1], w.shape[2]);
+        const int64_t group = n.get_int("group", 1);
+        XINFER_CHECK(group >= 1 && w.shape[0] % group == 0, ErrorCode::invalid_model, who, ": bad group ", group);
+        return std::make_unique<ops::QConv2D>(win, size_t(group), q, w.as<int8_t>(), bias, size_t(w.shape[0]),
+                                              size_t(w.shape[3]), ks, n.name);
+    }
+    if (n.op == "QDense") {
+        ops::QLinearParams q;
+        const int32_t* bias;
+        const Constant& w = linear(2, q, bias);
+        return std::make_unique<ops::QDense>(q, w.as<int8_t>(), bias, size_t(w.shape[0]), size_t(w.shape[1]), ks,
+                                             n.name);
+    }
+    if (n.op == "QAdd") {
+        need_inputs(2, 2);
+        XINFER_CHECK(!g.is_constant(n.inputs[0]) && !g.is_constant(n.inputs[1]), ErrorCode::unsupported_op, who,
+                     ": adding a constant is not supported");
+        return std::make_unique<ops::QAdd>(qparams("a"), qparams("b"), qparams("y"),
+                                           kernels::MinMax{n.clip_min(), n.clip_max()}, ks, n.name);
+    }
+    if (n.op == "QGlobalAveragePool") {
+        need_inputs(1, 1);
+        return std::make_unique<ops::QGlobalAvgPool>(qparams("x"), qparams("y"), ks, n.name);
+    }
+    return nullptr;
+}
+
+// Builds the op for one node of the canonical op set (see graph.hpp). in_dtypes: the element types of the node's
+// activation inputs (empty: all F32).
+inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::KernelSet ks,
+                                        const std::vector<DataType>& in_dtypes = {}) {
+    if (auto q = make_quantized_op(n, g, ks)) return q;
+    const bool int8_input = !in_dtypes.empty() && in_dtypes[0] == DataType::s8;
     const kernels::MinMax clamp{n.clip_min(), n.clip_max()};
     auto need_inputs = [&](size_t lo, size_t hi) {
         XINFER_CHECK(n.inputs.size() >= lo && n.inputs.size() <= hi && n.outputs.size() == 1, ErrorCode::invalid_model,
@@ -130,6 +213,7 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
     }
     if (n.op == "Reshape") {
         need_inputs(1, 1);
+        if (int8_input) return std::make_unique<ops::Reshape<int8_t>>(n.get_ints("shape", {}), n.name);
         return std::make_unique<ops::Reshape<float>>(n.get_ints("shape", {}), n.name);
     }
     // Generic tensor ops (imported graphs).
@@ -195,6 +279,7 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
     }
     if (n.op == "Flatten") {
         need_inputs(1, 1);
+        if (int8_input) return std::make_unique<ops::Flatten<int8_t>>(n.name);
         return std::make_unique<ops::Flatten<float>>(n.name);
     }
     XINFER_THROW(ErrorCode::unsupported_op, n.describe(), ": unsupported op '", n.op, "'");
@@ -228,25 +313,37 @@ public:
 
     Executor(Graph graph, ExecutorOptions options = {}) : graph_(std::move(graph)) {
         graph_.sort_and_validate();
-        for (auto& in : graph_.inputs) add_value(in.name);
+        for (auto& in : graph_.inputs) {
+            XINFER_CHECK(in.dtype == DataType::f32, ErrorCode::unsupported_op, "graph input '", in.name, "' is ",
+                         to_string(in.dtype), "; graph inputs must be F32 (quantize inside the graph)");
+            add_value(in.name, DataType::f32);
+        }
         // Build every op; collect every unsupported node before failing, so a user sees the whole list at once.
         std::vector<std::string> unsupported;
         for (auto& n : graph_.nodes) {
             Step step;
             step.name = n.name;
+            std::vector<DataType> in_dtypes;
+            for (auto& in : n.inputs)
+                if (!in.empty() && !graph_.is_constant(in)) {
+                    step.inputs.push_back(value_id(in, n));
+                    in_dtypes.push_back(dtypes_[size_t(step.inputs.back())]);
+                }
             try {
-                step.op = make_op(n, graph_, options.kernels);
+                step.op = make_op(n, graph_, options.kernels, in_dtypes);
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::unsupported_op) throw;
                 unsupported.push_back(e.what());
-                for (auto& out : n.outputs) add_value(out);  // keep later nodes resolvable
+                for (auto& out : n.outputs) add_value(out, DataType::f32);  // keep later nodes resolvable
                 continue;
             }
-            for (auto& in : n.inputs)
-                if (!in.empty() && !graph_.is_constant(in)) step.inputs.push_back(value_id(in, n));
             XINFER_CHECK(step.inputs.size() == step.op->num_inputs() && step.inputs.size() <= kMaxOpInputs, ErrorCode::invalid_model, n.describe(),
                          ": expected ", step.op->num_inputs(), " activation inputs, got ", step.inputs.size());
-            step.output = add_value(n.outputs[0]);
+            for (size_t i = 0; i < in_dtypes.size(); ++i)
+                XINFER_CHECK(in_dtypes[i] == step.op->input_dtype(i), ErrorCode::invalid_model, n.describe(),
+                             ": input '", names_[size_t(step.inputs[i])], "' is ", to_string(in_dtypes[i]),
+                             ", the op takes ", to_string(step.op->input_dtype(i)));
+            step.output = add_value(n.outputs[0], step.op->output_dtype());
             steps_.push_back(std::move(step));
         }
         if (!unsupported.empty()) {
@@ -255,12 +352,18 @@ public:
             XINFER_THROW(ErrorCode::unsupported_op, msg);
         }
         for (auto& in : graph_.inputs) input_ids_.push_back(ids_.at(in.name));
-        for (auto& out : graph_.outputs) output_ids_.push_back(value_id(out.name, Node{"(graph output)", "", {}, {}, {}}));
+        for (auto& out : graph_.outputs) {
+            output_ids_.push_back(value_id(out.name, Node{"(graph output)", "", {}, {}, {}}));
+            XINFER_CHECK(dtypes_[size_t(output_ids_.back())] == DataType::f32, ErrorCode::invalid_model,
+                         "graph output '", out.name, "' is ", to_string(dtypes_[size_t(output_ids_.back())]),
+                         "; graph outputs must be F32 (dequantize inside the graph)");
+        }
     }
 
     const Graph& graph() const { return graph_; }
     const std::vector<Step>& steps() const { return steps_; }
     const std::vector<std::string>& value_names() const { return names_; }
+    const std::vector<DataType>& value_dtypes() const { return dtypes_; }
     const std::vector<int>& input_ids() const { return input_ids_; }
     const std::vector<int>& output_ids() const { return output_ids_; }
 
@@ -294,7 +397,7 @@ public:
             }
             Shape out = st.op->output_shape(in_shapes);
             life[size_t(st.output)].first = life[size_t(st.output)].last = int(s);
-            life[size_t(st.output)].bytes = checked_numel(out) * sizeof(float);
+            life[size_t(st.output)].bytes = checked_numel(out) * size_of(dtypes_[size_t(st.output)]);
             p.shapes[size_t(st.output)] = std::move(out);
             workspace = std::max(workspace, st.op->workspace_bytes(in_shapes, threads));
         }
@@ -342,10 +445,11 @@ public:
     }
 
 private:
-    int add_value(const std::string& name) {
+    int add_value(const std::string& name, DataType dtype) {
         XINFER_CHECK(!ids_.count(name), ErrorCode::invalid_model, "value '", name, "' is defined twice");
         ids_[name] = int(names_.size());
         names_.push_back(name);
+        dtypes_.push_back(dtype);
         return ids_[name];
     }
     int value_id(const std::string& name, const Node& user) const {
@@ -358,6 +462,7 @@ private:
     std::vector<Step> steps_;
     std::map<std::string, int> ids_;
     std::vector<std::string> names_;
+    std::vector<DataType> dtypes_;
     std::vector<int> input_ids_, output_ids_;
 };
 

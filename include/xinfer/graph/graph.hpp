@@ -19,6 +19,19 @@
 //   hard_sigmoid|hard_swish|tanh|exp|neg|abs|sqrt|clip|leaky_relu (alpha, beta, clip_min, clip_max) |
 //   Concat axis | SoftmaxAxes axis, count | MatMul (batched) | Pad pads (begin..., end...), value
 // Conv, Dense and Add carry an optional fused clamp: attributes clip_min / clip_max.
+//
+// int8 ops (DESIGN.md "int8 scheme"). Activations are I8 with a per-tensor scale and zero point held in attributes
+// (x_scale/x_zero_point for the input, y_scale/y_zero_point for the output). Weights are I8, symmetric, per output
+// channel, with an F32 scale vector (length Cout, or 1 for per tensor); biases are I32 at scale
+// x_scale * w_scale[c]. clip_min / clip_max (real values) become int8 bounds of the output.
+//   Quantize           x F32 -> I8                                        y_scale, y_zero_point
+//   Dequantize         x I8 -> F32                                        x_scale, x_zero_point
+//   QConv              x, W I8 OHWI, W_scale F32, B I32[Cout]?          Conv's attributes, x_*, y_*, clip_*
+//   QDense             x[N,...], W I8 [Nout][K], W_scale F32, B I32?     x_*, y_*, clip_*
+//   QAdd               a, b (activations)                                 a_scale, a_zero_point, b_scale,
+//                                                                         b_zero_point, y_*, clip_*
+//   QGlobalAveragePool x[N,H,W,C] -> [N,1,1,C]                            x_*, y_*
+//   Flatten, Reshape keep their input's dtype. Graph inputs and outputs are F32.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

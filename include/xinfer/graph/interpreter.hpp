@@ -13,6 +13,7 @@ namespace xinfer {
 struct EvaluatedValue {
     Shape shape;
     AlignedBuffer data;
+    DataType dtype = DataType::f32;
     const float* floats() const { return data.as<float>(); }
 };
 
@@ -42,19 +43,27 @@ inline ValueMap evaluate_nodes(Graph& g, const std::vector<EvaluatedValue*>& inp
     for (size_t i = 0; i < g.nodes.size(); ++i) {
         if (before_node) before_node(g, g.nodes[i], values);
         const Node& n = g.nodes[i];
-        auto op = make_op(n, g, ks);
         std::vector<Shape> shapes;
         std::vector<const void*> ptrs;
+        std::vector<DataType> dtypes;
         for (auto& in : n.inputs) {
             if (in.empty() || g.is_constant(in)) continue;
             auto it = values.find(in);
             XINFER_CHECK(it != values.end(), ErrorCode::invalid_model, n.describe(), ": unknown value '", in, "'");
             shapes.push_back(it->second.shape);
             ptrs.push_back(it->second.data.data());
+            dtypes.push_back(it->second.dtype);
         }
+        auto op = make_op(n, g, ks, dtypes);
+        XINFER_CHECK(op->num_inputs() == dtypes.size(), ErrorCode::invalid_model, n.describe(), ": expected ",
+                     op->num_inputs(), " activation inputs, got ", dtypes.size());
+        for (size_t k = 0; k < dtypes.size(); ++k)
+            XINFER_CHECK(dtypes[k] == op->input_dtype(k), ErrorCode::invalid_model, n.describe(), ": input ", k,
+                         " is ", to_string(dtypes[k]), ", the op takes ", to_string(op->input_dtype(k)));
         EvaluatedValue out;
         out.shape = op->output_shape(shapes);
-        out.data.resize(checked_numel(out.shape) * sizeof(float));
+        out.dtype = op->output_dtype();
+        out.data.resize(checked_numel(out.shape) * size_of(out.dtype));
         const size_t ws = op->workspace_bytes(shapes, 1);
         if (workspace.size() < ws) workspace.resize(ws);
         ops::RunArgs args{ptrs.data(), shapes.data(), out.data.data(), &out.shape, workspace.data(), &pool};

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "xinfer/core/dtype.hpp"
 #include "xinfer/core/shape.hpp"
 #include "xinfer/core/thread_pool.hpp"
 
@@ -28,6 +29,9 @@ public:
     // Short description of the op and the kernel it chose, e.g. "Conv2D gemm 1x1".
     virtual std::string kind() const = 0;
     virtual size_t num_inputs() const { return 1; }
+    // Element types of the activation inputs and of the output.
+    virtual DataType input_dtype(size_t /*index*/) const { return DataType::f32; }
+    virtual DataType output_dtype() const { return DataType::f32; }
     // Throws Error(shape_mismatch) when the input shapes do not fit the op.
     virtual Shape output_shape(const std::vector<Shape>& inputs) const = 0;
     virtual size_t workspace_bytes(const std::vector<Shape>& /*inputs*/, int /*threads*/) const { return 0; }

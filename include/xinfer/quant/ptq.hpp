@@ -1,0 +1,225 @@
+#pragma once
+// Post-training quantization of an fp32 graph into the int8 op set (graph.hpp): calibrate activation ranges on
+// sample inputs, quantize weights per output channel (symmetric) and biases to int32, and put Quantize /
+// Dequantize nodes wherever an int8 op meets an fp32 one.
+//
+// Quantized: Conv, Dense, Add, GlobalAveragePool (and AveragePool over the whole input). Flatten / Reshape pass
+// int8 through. Everything else (Softmax, generic tensor ops, ...) stays fp32, as do nodes named in
+// options.keep_fp32.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "xinfer/graph/interpreter.hpp"
+#include "xinfer/graph/passes.hpp"
+#include "xinfer/quant/observers.hpp"
+
+namespace xinfer::quant {
+
+struct QuantizeOptions {
+    CalibrationMethod method = CalibrationMethod::percentile;
+    double percentile = 99.99;          // for CalibrationMethod::percentile
+    std::set<std::string> keep_fp32;    // node names to leave in fp32
+    int auto_fp32 = 0;                  // also leave this many of the least accurate layers in fp32
+    std::function<void(size_t done, size_t total)> progress;  // called during calibration
+};
+
+// One calibration sample: the graph's inputs, F32.
+using CalibrationSample = std::vector<EvaluatedValue>;
+
+inline const char* const kQuantizedSuffix = "::q";
+inline const char* const kDequantizedSuffix = "::dq";
+
+namespace detail {
+
+inline bool quantizable(const Node& n, const std::map<std::string, Shape>& shapes) {
+    if (n.op == "Conv" || n.op == "Dense" || n.op == "Add" || n.op == "GlobalAveragePool") return true;
+    if (n.op == "AveragePool") {  // a global average pool in disguise
+        auto it = shapes.find(n.inputs[0]);
+        const auto k = n.get_ints("kernel_shape", {});
+        return it != shapes.end() && it->second.size() == 4 && k.size() == 2 && k[0] == it->second[1] &&
+               k[1] == it->second[2] && n.get_ints("pads", {0, 0, 0, 0}) == std::vector<int64_t>{0, 0, 0, 0};
+    }
+    return false;
+}
+
+inline void set_qparams(Node& n, const std::string& prefix, ops::QuantParams q) {
+    n.attrs[prefix + "_scale"] = double(q.scale);
+    n.attrs[prefix + "_zero_point"] = int64_t(q.zero_point);
+}
+
+// Per-output-channel symmetric int8 weights: w [Cout][rest] -> (q, scales).
+inline std::pair<Constant, Constant> quantize_weights(const Constant& w) {
+    const size_t cout = size_t(w.shape[0]), rest = w.numel() / std::max<size_t>(cout, 1);
+    const float* src = w.as<float>();
+    std::vector<int8_t> q(w.numel());
+    std::vector<float> scales(cout);
+    for (size_t c = 0; c < cout; ++c) {
+        float amax = 0;
+        for (size_t i = 0; i < rest; ++i) amax = std::max(amax, std::fabs(src[c * rest + i]));
+        const float s = amax > 0 && std::isfinite(amax) ? amax / 127.0f : 1.0f;
+        scales[c] = s;
+        for (size_t i = 0; i < rest; ++i)
+            q[c * rest + i] = int8_t(std::clamp(std::nearbyint(src[c * rest + i] / s), -127.0f, 127.0f));
+    }
+    return {Constant::copy_of(DataType::s8, w.shape, q.data(), q.size()),
+            Constant::copy_of(DataType::f32, {int64_t(cout)}, scales.data(), cout * sizeof(float))};
+}
+
+inline Constant quantize_bias(const Constant& b, float x_scale, const Constant& w_scales) {
+    const size_t n = b.numel();
+    std::vector<int32_t> q(n);
+    for (size_t c = 0; c < n; ++c) {
+        const double s = double(x_scale * w_scales.as<float>()[c]);
+        q[c] = int32_t(std::clamp(std::nearbyint(double(b.as<float>()[c]) / s), -2147483647.0, 2147483647.0));
+    }
+    return Constant::copy_of(DataType::s32, b.shape, q.data(), n * sizeof(int32_t));
+}
+
+}  // namespace detail
+
+// Activation ranges of every value of g (sorted, optimized, fp32) over the samples.
+inline std::map<std::string, RangeObserver> calibrate(const Graph& graph, const std::vector<CalibrationSample>& samples,
+                                                     const QuantizeOptions& options,
+                                                     std::map<std::string, Shape>* shapes = nullptr) {
+    XINFER_CHECK(!samples.empty(), ErrorCode::invalid_argument, "quantization needs at least one calibration sample");
+    std::map<std::string, RangeObserver> observers;
+    const bool histogram = options.method != CalibrationMethod::minmax;
+    const size_t passes = histogram ? 2 : 1;
+    Graph g = graph;
+    for (size_t pass = 0; pass < passes; ++pass)
+        for (size_t i = 0; i < samples.size(); ++i) {
+            std::vector<EvaluatedValue*> in;
+            for (auto& v : samples[i]) in.push_back(const_cast<EvaluatedValue*>(&v));
+            ValueMap values = evaluate_nodes(g, in, {}, ops::KernelSet::optimized, true);
+            for (auto& [name, v] : values) {
+                if (v.dtype != DataType::f32) continue;
+                auto& o = observers[name];
+                const size_t n = checked_numel(v.shape);
+                if (pass == 0) o.observe_range(v.floats(), n);
+                else o.observe_histogram(v.floats(), n);
+                if (shapes) (*shapes)[name] = v.shape;
+            }
+            if (options.progress) options.progress(pass * samples.size() + i + 1, passes * samples.size());
+        }
+    return observers;
+}
+
+// Rewrites g (sorted, optimized, fp32) into an int8 graph with the given activation parameters.
+inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::QuantParams>& params,
+                            const std::map<std::string, Shape>& shapes, const std::set<std::string>& keep_fp32) {
+    Graph out;
+    out.inputs = g.inputs;
+    out.outputs = g.outputs;
+    std::set<std::string> graph_outputs;
+    for (auto& o : g.outputs) graph_outputs.insert(o.name);
+    std::map<std::string, std::string> f32_name, s8_name;  // value -> the name of its fp32 / int8 form
+    std::map<std::string, ops::QuantParams> qp;             // int8 forms' parameters
+    for (auto& in : g.inputs) f32_name[in.name] = in.name;
+
+    auto param = [&](const std::string& v) {
+        auto it = params.find(v);
+        XINFER_CHECK(it != params.end(), ErrorCode::invalid_argument, "no calibration range for value '", v, "'");
+        return it->second;
+    };
+    auto as_s8 = [&](const std::string& v) {
+        if (auto it = s8_name.find(v); it != s8_name.end()) return it->second;
+        Node q{v + kQuantizedSuffix, "Quantize", {f32_name.at(v)}, {v + kQuantizedSuffix}, {}};
+        detail::set_qparams(q, "y", qp[v] = param(v));
+        out.nodes.push_back(q);
+        return s8_name[v] = q.outputs[0];
+    };
+    auto as_f32 = [&](const std::string& v) {
+        if (auto it = f32_name.find(v); it != f32_name.end()) return it->second;
+        const std::string name = graph_outputs.count(v) ? v : v + kDequantizedSuffix;
+        Node dq{name, "Dequantize", {s8_name.at(v)}, {name}, {}};
+        detail::set_qparams(dq, "x", qp.at(v));
+        out.nodes.push_back(dq);
+        return f32_name[v] = name;
+    };
+    // An int8 node's output: named as the fp32 value, except for graph outputs, which get a Dequantize.
+    auto emit_s8 = [&](Node n, ops::QuantParams y) {
+        const std::string v = n.outputs[0];
+        n.outputs[0] = graph_outputs.count(v) ? v + kQuantizedSuffix : v;
+        s8_name[v] = n.outputs[0];
+        qp[v] = y;
+        out.nodes.push_back(std::move(n));
+        if (graph_outputs.count(v)) as_f32(v);
+    };
+    auto copy_constant = [&](const std::string& name) {
+        if (!name.empty() && g.is_constant(name)) out.constants[name] = g.constants.at(name);
+    };
+
+    for (const Node& n : g.nodes) {
+        const bool int8 = detail::quantizable(n, shapes) && !keep_fp32.count(n.name);
+        if (int8 && (n.op == "Conv" || n.op == "Dense")) {
+            Node q = n;
+            q.op = n.op == "Conv" ? "QConv" : "QDense";
+            const ops::QuantParams y = param(n.outputs[0]);
+            q.inputs = {as_s8(n.inputs[0])};
+            detail::set_qparams(q, "x", qp.at(n.inputs[0]));
+            detail::set_qparams(q, "y", y);
+            auto [wq, ws] = detail::quantize_weights(g.constant(n.inputs[1], n));
+            const std::string wname = n.inputs[1] + "::int8", sname = n.inputs[1] + "::scale";
+            out.constants[wname] = wq;
+            out.constants[sname] = ws;
+            q.inputs.push_back(wname);
+            q.inputs.push_back(sname);
+            if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+                const std::string bname = n.inputs[2] + "::int32";
+                out.constants[bname] = detail::quantize_bias(g.constant(n.inputs[2], n), qp.at(n.inputs[0]).scale, ws);
+                q.inputs.push_back(bname);
+            }
+            emit_s8(std::move(q), y);
+        } else if (int8 && n.op == "Add") {
+            Node q = n;
+            q.op = "QAdd";
+            q.inputs = {as_s8(n.inputs[0]), as_s8(n.inputs[1])};
+            detail::set_qparams(q, "a", qp.at(n.inputs[0]));
+            detail::set_qparams(q, "b", qp.at(n.inputs[1]));
+            const ops::QuantParams y = param(n.outputs[0]);
+            detail::set_qparams(q, "y", y);
+            emit_s8(std::move(q), y);
+        } else if (int8) {  // GlobalAveragePool, or a whole-input AveragePool
+            Node q{n.name, "QGlobalAveragePool", {as_s8(n.inputs[0])}, n.outputs, {}};
+            detail::set_qparams(q, "x", qp.at(n.inputs[0]));
+            const ops::QuantParams y = param(n.outputs[0]);
+            detail::set_qparams(q, "y", y);
+            emit_s8(std::move(q), y);
+        } else if ((n.op == "Flatten" || n.op == "Reshape") && s8_name.count(n.inputs[0]) &&
+                   !keep_fp32.count(n.name)) {
+            Node q = n;
+            q.inputs = {s8_name.at(n.inputs[0])};
+            emit_s8(std::move(q), qp.at(n.inputs[0]));
+        } else {
+            Node f = n;
+            for (auto& in : f.inputs) {
+                if (in.empty() || g.is_constant(in)) copy_constant(in);
+                else in = as_f32(in);
+            }
+            f32_name[n.outputs[0]] = n.outputs[0];
+            out.nodes.push_back(std::move(f));
+        }
+    }
+    for (auto& o : g.outputs) as_f32(o.name);
+    out.sort_and_validate();
+    return out;
+}
+
+inline bool is_int8_layer(const Node& n) {
+    return n.op == "QConv" || n.op == "QDense" || n.op == "QAdd" || n.op == "QGlobalAveragePool";
+}
+
+// The fp32 value an int8 layer's output stands for (graph outputs get a suffix in the int8 graph).
+inline std::string fp32_value_of(std::string v) {
+    const std::string suffix = kQuantizedSuffix;
+    if (v.size() > suffix.size() && v.compare(v.size() - suffix.size(), suffix.size(), suffix) == 0)
+        v.resize(v.size() - suffix.size());
+    return v;
+}
+
+}  // namespace xinfer::quant

@@ -511,7 +511,7 @@ int cmd_quantize(const Args& args) {
     const std::string out = args.need("-o");
     const xinfer::Model model = load_model(args, 1);
     xinfer::quant::QuantizeOptions o;
-    o.method = xinfer::quant::calibration_method_from_string(args.get("--method", "percentile"));
+    o.method = xinfer::quant::calibration_method_from_string(args.get("--method", "mse"));
     if (!args.get("--keep-fp32").empty())
         for (const auto& name : split(args.get("--keep-fp32"), ',')) o.keep_fp32.insert(name);
     o.auto_fp32 = args.get_int("--auto-fp32", 0, 0, 1000);

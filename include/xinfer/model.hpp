@@ -370,23 +370,18 @@ inline std::vector<CalibrationSample> samples_from(const std::vector<std::vector
 // An fp32 graph (sorted, optimized) quantized with activation ranges calibrated on `samples`.
 inline Graph quantize_model_graph(const Graph& fp32, const std::vector<CalibrationSample>& samples,
                                   const QuantizeOptions& options) {
-    std::map<std::string, Shape> shapes;
-    const auto observers = calibrate(fp32, samples, options, &shapes);
-    std::map<std::string, ops::QuantParams> params;
-    for (auto& [name, o] : observers)
-        if (o.seen()) {
-            const auto [lo, hi] = o.range(options.method, options.percentile);
-            params[name] = quant_params_for_range(lo, hi);
-        }
+    const Calibration cal = calibrate(fp32, samples, options);
+    const auto params = cal.params(options);
+    const Calibration* correction = options.bias_correction ? &cal : nullptr;
     std::set<std::string> keep = options.keep_fp32;
-    Graph q = quantize_graph(fp32, params, shapes, keep);
+    Graph q = quantize_graph(fp32, params, cal.shapes, keep, correction);
     if (options.auto_fp32 > 0) {
         // Leave the least accurate layers (lowest SQNR on the calibration samples) in fp32.
         QuantReport rep = compare_graphs(fp32, q, samples);
         std::sort(rep.layers.begin(), rep.layers.end(),
                   [](const LayerReport& a, const LayerReport& b) { return a.sqnr_db < b.sqnr_db; });
         for (size_t i = 0; i < rep.layers.size() && i < size_t(options.auto_fp32); ++i) keep.insert(rep.layers[i].node);
-        q = quantize_graph(fp32, params, shapes, keep);
+        q = quantize_graph(fp32, params, cal.shapes, keep, correction);
     }
     return q;
 }

@@ -54,19 +54,30 @@ class RangeObserver {
 public:
     static constexpr size_t kBins = 2048;
 
-    void observe_range(const float* x, size_t n) {
+    // Also accumulates the mean of each channel (the last dimension, `channels` long) for bias correction.
+    void observe_range(const float* x, size_t n, size_t channels) {
+        if (channel_sum_.size() != channels) channel_sum_.assign(channels, 0.0), rows_ = 0;
         for (size_t i = 0; i < n; ++i) {
             if (!std::isfinite(x[i])) continue;
             min_ = std::min(min_, double(x[i]));
             max_ = std::max(max_, double(x[i]));
+            channel_sum_[i % channels] += double(x[i]);
         }
+        rows_ += double(n / channels);
+    }
+    std::vector<double> channel_means() const {
+        std::vector<double> m(channel_sum_);
+        for (auto& v : m) v = rows_ > 0 ? v / rows_ : 0.0;
+        return m;
     }
     void observe_histogram(const float* x, size_t n) {
         if (hist_.empty()) hist_.assign(kBins, 0.0);
         if (!(max_ > min_)) return;
         const double inv = double(kBins) / (max_ - min_);
         for (size_t i = 0; i < n; ++i) {
-            if (!std::isfinite(x[i])) continue;
+            // Exact zeros (ReLU's spike) are represented exactly by the zero point: they neither cost rounding
+            // error nor should they pull the range in.
+            if (!std::isfinite(x[i]) || x[i] == 0.0f) continue;
             const double b = (double(x[i]) - min_) * inv;
             hist_[size_t(std::clamp(b, 0.0, double(kBins - 1)))] += 1.0;
         }
@@ -132,14 +143,16 @@ private:
         return err;
     }
 
-    // KL(P || Q): P is the histogram restricted to [lo, hi] with the tails added to the edge bins; Q spreads each
-    // of 255 levels' mass evenly over the level's non-empty bins.
+    // KL(P || Q): P is the histogram restricted to [lo, hi] with the clipped tails added to the edge bins; Q is the
+    // in-range histogram alone quantized to 255 levels (each level's mass spread evenly over its non-empty bins), so
+    // clipping costs the mass it moves to the edges.
     double kl_divergence(double lo, double hi) const {
         const double width = (max_ - min_) / double(kBins);
         const size_t i0 = size_t(std::clamp(std::floor((lo - min_) / width), 0.0, double(kBins - 1)));
         const size_t i1 = size_t(std::clamp(std::ceil((hi - min_) / width), double(i0 + 1), double(kBins)));
         const size_t n = i1 - i0;
-        std::vector<double> p(hist_.begin() + long(i0), hist_.begin() + long(i1));
+        const std::vector<double> in_range(hist_.begin() + long(i0), hist_.begin() + long(i1));
+        std::vector<double> p = in_range;
         for (size_t i = 0; i < i0; ++i) p.front() += hist_[i];
         for (size_t i = i1; i < kBins; ++i) p.back() += hist_[i];
         const size_t levels = 255;
@@ -148,9 +161,9 @@ private:
             const size_t b0 = l * n / levels, b1 = (l + 1) * n / levels;
             double mass = 0;
             size_t nonzero = 0;
-            for (size_t b = b0; b < b1; ++b) mass += p[b], nonzero += p[b] > 0;
+            for (size_t b = b0; b < b1; ++b) mass += in_range[b], nonzero += p[b] > 0;
             for (size_t b = b0; b < b1; ++b)
-                if (p[b] > 0) q[b] = mass / double(nonzero);
+                if (p[b] > 0) q[b] = std::max(mass / double(nonzero), 1e-12);
         }
         double sp = 0, sq = 0;
         for (size_t b = 0; b < n; ++b) sp += p[b], sq += q[b];
@@ -161,7 +174,8 @@ private:
     }
 
     double min_ = std::numeric_limits<double>::infinity(), max_ = -std::numeric_limits<double>::infinity();
-    std::vector<double> hist_;
+    std::vector<double> hist_, channel_sum_;
+    double rows_ = 0;
 };
 
 }  // namespace xinfer::quant

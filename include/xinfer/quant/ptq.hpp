@@ -21,10 +21,11 @@
 namespace xinfer::quant {
 
 struct QuantizeOptions {
-    CalibrationMethod method = CalibrationMethod::percentile;
+    CalibrationMethod method = CalibrationMethod::mse;
     double percentile = 99.99;          // for CalibrationMethod::percentile
     std::set<std::string> keep_fp32;    // node names to leave in fp32
     int auto_fp32 = 0;                  // also leave this many of the least accurate layers in fp32
+    bool bias_correction = true;        // fold the mean error of the int8 weights into the biases
     std::function<void(size_t done, size_t total)> progress;  // called during calibration
 };
 
@@ -52,42 +53,80 @@ inline void set_qparams(Node& n, const std::string& prefix, ops::QuantParams q) 
     n.attrs[prefix + "_zero_point"] = int64_t(q.zero_point);
 }
 
-// Per-output-channel symmetric int8 weights: w [Cout][rest] -> (q, scales).
-inline std::pair<Constant, Constant> quantize_weights(const Constant& w) {
+struct QuantizedWeights {
+    Constant weights, scales, bias;  // I8 [Cout][...], F32 [Cout], I32 [Cout] (empty without a bias)
+};
+
+// Per-output-channel symmetric int8 weights (w [Cout][rest]) and an int32 bias at scale x_scale * w_scale[c]. A
+// channel's scale is raised where the bias would not fit in int32 (channels with vanishing weights, e.g. from a
+// batch norm with zero variance): those weights round to 0 and the bias carries the output.
+//
+// Bias correction: with x_means (the mean of each input channel on calibration data, indexed by the weights'
+// innermost dimension plus group * cin_per_group), the expected error sum_k (w - w_q)[c][k] E[x_k] of the
+// rounded weights is added to the bias. It matters where a batch norm with a small variance was folded in: the
+// weighted sum and the bias then nearly cancel, and the rounding error of the weights is systematic.
+inline QuantizedWeights quantize_weights(const Constant& w, const Constant* bias, float x_scale,
+                                         const std::vector<double>* x_means = nullptr, size_t groups = 1) {
     const size_t cout = size_t(w.shape[0]), rest = w.numel() / std::max<size_t>(cout, 1);
     const float* src = w.as<float>();
     std::vector<int8_t> q(w.numel());
     std::vector<float> scales(cout);
+    const bool with_bias = bias || x_means;
+    std::vector<int32_t> qb(with_bias ? cout : 0);
+    const size_t cin_g = size_t(w.shape.back()), cout_g = cout / std::max<size_t>(groups, 1);
+    const bool correct = x_means && x_means->size() == cin_g * groups;
+    constexpr double kBiasLimit = double(1 << 30);
     for (size_t c = 0; c < cout; ++c) {
-        float amax = 0;
-        for (size_t i = 0; i < rest; ++i) amax = std::max(amax, std::fabs(src[c * rest + i]));
-        const float s = amax > 0 && std::isfinite(amax) ? amax / 127.0f : 1.0f;
-        scales[c] = s;
+        double b = bias ? double(bias->as<float>()[c]) : 0.0;
+        double amax = 0;
+        for (size_t i = 0; i < rest; ++i) amax = std::max(amax, std::fabs(double(src[c * rest + i])));
+        double s = amax / 127.0;
+        s = std::max(s, std::fabs(b) / (double(x_scale) * kBiasLimit));
+        s = std::max(s, 1e-20);
+        const float sf = float(s);
+        scales[c] = sf;
         for (size_t i = 0; i < rest; ++i)
-            q[c * rest + i] = int8_t(std::clamp(std::nearbyint(src[c * rest + i] / s), -127.0f, 127.0f));
+            q[c * rest + i] = int8_t(std::clamp(std::nearbyint(src[c * rest + i] / sf), -127.0f, 127.0f));
+        if (correct) {
+            const size_t first = (c / std::max<size_t>(cout_g, 1)) * cin_g;
+            for (size_t i = 0; i < rest; ++i)
+                b += (double(src[c * rest + i]) - double(q[c * rest + i]) * sf) * (*x_means)[first + i % cin_g];
+        }
+        if (with_bias) {
+            const double bs = double(x_scale * sf);
+            qb[c] = int32_t(std::clamp(std::nearbyint(b / bs), -kBiasLimit, kBiasLimit));
+        }
     }
-    return {Constant::copy_of(DataType::s8, w.shape, q.data(), q.size()),
-            Constant::copy_of(DataType::f32, {int64_t(cout)}, scales.data(), cout * sizeof(float))};
-}
-
-inline Constant quantize_bias(const Constant& b, float x_scale, const Constant& w_scales) {
-    const size_t n = b.numel();
-    std::vector<int32_t> q(n);
-    for (size_t c = 0; c < n; ++c) {
-        const double s = double(x_scale * w_scales.as<float>()[c]);
-        q[c] = int32_t(std::clamp(std::nearbyint(double(b.as<float>()[c]) / s), -2147483647.0, 2147483647.0));
-    }
-    return Constant::copy_of(DataType::s32, b.shape, q.data(), n * sizeof(int32_t));
+    QuantizedWeights r;
+    r.weights = Constant::copy_of(DataType::s8, w.shape, q.data(), q.size());
+    r.scales = Constant::copy_of(DataType::f32, {int64_t(cout)}, scales.data(), cout * sizeof(float));
+    if (with_bias) r.bias = Constant::copy_of(DataType::s32, {int64_t(cout)}, qb.data(), cout * sizeof(int32_t));
+    return r;
 }
 
 }  // namespace detail
 
-// Activation ranges of every value of g (sorted, optimized, fp32) over the samples.
-inline std::map<std::string, RangeObserver> calibrate(const Graph& graph, const std::vector<CalibrationSample>& samples,
-                                                     const QuantizeOptions& options,
-                                                     std::map<std::string, Shape>* shapes = nullptr) {
-    XINFER_CHECK(!samples.empty(), ErrorCode::invalid_argument, "quantization needs at least one calibration sample");
+// What calibration saw of every fp32 value: its range and channel means, and its shape.
+struct Calibration {
     std::map<std::string, RangeObserver> observers;
+    std::map<std::string, Shape> shapes;
+
+    // Activation parameters of every observed value for the chosen method.
+    std::map<std::string, ops::QuantParams> params(const QuantizeOptions& options) const {
+        std::map<std::string, ops::QuantParams> p;
+        for (auto& [name, o] : observers)
+            if (o.seen()) {
+                const auto [lo, hi] = o.range(options.method, options.percentile);
+                p[name] = quant_params_for_range(lo, hi);
+            }
+        return p;
+    }
+};
+
+inline Calibration calibrate(const Graph& graph, const std::vector<CalibrationSample>& samples,
+                             const QuantizeOptions& options) {
+    XINFER_CHECK(!samples.empty(), ErrorCode::invalid_argument, "quantization needs at least one calibration sample");
+    Calibration cal;
     const bool histogram = options.method != CalibrationMethod::minmax;
     const size_t passes = histogram ? 2 : 1;
     Graph g = graph;
@@ -97,21 +136,23 @@ inline std::map<std::string, RangeObserver> calibrate(const Graph& graph, const 
             for (auto& v : samples[i]) in.push_back(const_cast<EvaluatedValue*>(&v));
             ValueMap values = evaluate_nodes(g, in, {}, ops::KernelSet::optimized, true);
             for (auto& [name, v] : values) {
-                if (v.dtype != DataType::f32) continue;
-                auto& o = observers[name];
-                const size_t n = checked_numel(v.shape);
-                if (pass == 0) o.observe_range(v.floats(), n);
+                if (v.dtype != DataType::f32 || v.shape.empty()) continue;
+                auto& o = cal.observers[name];
+                const size_t n = checked_numel(v.shape), channels = size_t(std::max<int64_t>(v.shape.back(), 1));
+                if (pass == 0) o.observe_range(v.floats(), n, channels);
                 else o.observe_histogram(v.floats(), n);
-                if (shapes) (*shapes)[name] = v.shape;
+                cal.shapes[name] = v.shape;
             }
             if (options.progress) options.progress(pass * samples.size() + i + 1, passes * samples.size());
         }
-    return observers;
+    return cal;
 }
 
 // Rewrites g (sorted, optimized, fp32) into an int8 graph with the given activation parameters.
+// With calibration (for channel means), weights get bias correction.
 inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::QuantParams>& params,
-                            const std::map<std::string, Shape>& shapes, const std::set<std::string>& keep_fp32) {
+                            const std::map<std::string, Shape>& shapes, const std::set<std::string>& keep_fp32,
+                            const Calibration* bias_correction = nullptr) {
     Graph out;
     out.inputs = g.inputs;
     out.outputs = g.outputs;
@@ -163,15 +204,24 @@ inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::Qua
             q.inputs = {as_s8(n.inputs[0])};
             detail::set_qparams(q, "x", qp.at(n.inputs[0]));
             detail::set_qparams(q, "y", y);
-            auto [wq, ws] = detail::quantize_weights(g.constant(n.inputs[1], n));
+            const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+            std::vector<double> means;
+            if (bias_correction) {
+                auto it = bias_correction->observers.find(n.inputs[0]);
+                if (it != bias_correction->observers.end()) means = it->second.channel_means();
+            }
+            auto qw = detail::quantize_weights(g.constant(n.inputs[1], n),
+                                               has_bias ? &g.constant(n.inputs[2], n) : nullptr,
+                                               qp.at(n.inputs[0]).scale, means.empty() ? nullptr : &means,
+                                               size_t(n.get_int("group", 1)));
             const std::string wname = n.inputs[1] + "::int8", sname = n.inputs[1] + "::scale";
-            out.constants[wname] = wq;
-            out.constants[sname] = ws;
+            out.constants[wname] = qw.weights;
+            out.constants[sname] = qw.scales;
             q.inputs.push_back(wname);
             q.inputs.push_back(sname);
-            if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-                const std::string bname = n.inputs[2] + "::int32";
-                out.constants[bname] = detail::quantize_bias(g.constant(n.inputs[2], n), qp.at(n.inputs[0]).scale, ws);
+            if (qw.bias.data) {
+                const std::string bname = (has_bias ? n.inputs[2] : n.name + ".bias") + "::int32";
+                out.constants[bname] = qw.bias;
                 q.inputs.push_back(bname);
             }
             emit_s8(std::move(q), y);

@@ -4,7 +4,7 @@
 //   xinfer inspect --model M [--batch B]
 //   xinfer profile --model M [--threads N] [--runs R] [-o trace.json]   (per-op table; Chrome trace)
 //   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
-//   xinfer convert  IN -o OUT.xinf [preprocessing flags]
+//   xinfer convert  IN -o OUT.xinf [preprocessing flags]    (-o OUT.onnx: ONNX export, int8 layers as QDQ)
 //   xinfer quantize --model M --calib DIR|IMAGE [--calib ...] [--method minmax|percentile|entropy|mse]
 //                   [--keep-fp32 NODE,...] [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf
 //   xinfer validate --model FP32 --quantized INT8 --images DIR|IMAGE [--images ...] [--offset I] [--limit N] [--json]
@@ -45,7 +45,7 @@ const char* kUsage =
     "  inspect  --model M [--batch B]\n"
     "  profile  --model M [--threads N] [--runs R] [-o trace.json]\n"
     "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
-    "  convert  IN -o OUT.xinf [preprocessing]\n"
+    "  convert  IN -o OUT.xinf [preprocessing]   (or -o OUT.onnx: ONNX export, int8 layers as QDQ)\n"
     "  quantize --model M --calib DIR|IMAGE [...] [--method minmax|percentile|entropy|mse] [--keep-fp32 NODE,...]\n"
     "           [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf\n"
     "  validate --model FP32 --quantized INT8 --images DIR|IMAGE [...] [--offset I] [--limit N] [--json]\n"
@@ -402,6 +402,15 @@ xinfer::io::Preprocessing preprocessing_from_flags(const Args& args, const std::
 int cmd_convert(const Args& args) {
     XINFER_CHECK(args.positional.size() == 1, ErrorCode::invalid_argument, "convert: give one input model");
     const std::string out = args.need("-o");
+    if (out.size() > 5 && out.compare(out.size() - 5, 5, ".onnx") == 0) {  // ONNX export (int8 layers as QDQ)
+        const xinfer::Model m = xinfer::Model::load(args.positional[0]);
+        const std::string bytes = m.to_onnx();
+        std::ofstream f(out, std::ios::binary);
+        f.write(bytes.data(), std::streamsize(bytes.size()));
+        XINFER_CHECK(f.good(), ErrorCode::io, out, ": cannot write");
+        std::printf("wrote %s: ONNX opset 13, %zu bytes\n", out.c_str(), bytes.size());
+        return 0;
+    }
     xinfer::io::XinfModel m = xinfer::Model::import_file(args.positional[0]);
     if (has_preprocessing_flags(args)) m.metadata.preprocessing = preprocessing_from_flags(args, m.metadata.preprocessing);
     if (!args.get("--labels").empty()) m.metadata.labels = parse_labels(args.get("--labels"));

@@ -11,11 +11,7 @@ cd "$(dirname "$0")/../.."
 model=${1:?usage: bench/compare/run.sh MODEL.onnx [RUNS] [PASSES]}
 runs=${2:-100}
 passes=${3:-2}
-cache=${XINFER_CACHE:-$HOME/.cache/xinfer}/onnxruntime-node
-if [ ! -d "$cache/node_modules/onnxruntime-node" ]; then
-  mkdir -p "$cache"
-  (cd "$cache" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null)
-fi
+ort_modules=$(scripts/install-ort.sh)
 if [ ! -x build/examples/xinfer ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DXINFER_BUILD_TESTS=OFF -DXINFER_BUILD_BENCHMARKS=OFF >/dev/null
   cmake --build build -j"$(nproc)" --target xinfer_cli >/dev/null
@@ -28,7 +24,7 @@ for pass in $(seq 1 "$passes"); do
     echo "{\"pass\": $pass, \"threads\": $threads, \"load\": $load}" >> "$results"
     build/examples/xinfer bench --model "$model" --threads "$threads" --runs "$runs" --json |
       sed "s/^{/{\"engine\": \"xinfer\", \"pass\": $pass, /" >> "$results"
-    NODE_PATH="$cache/node_modules" node bench/compare/ort_bench.js "$model" "$threads" "$runs" |
+    NODE_PATH="$ort_modules" node bench/compare/ort_bench.js "$model" "$threads" "$runs" |
       sed "s/^{/{\"pass\": $pass, /" >> "$results"
   done
 done

@@ -19,6 +19,7 @@
 #include "xinfer/graph/executor.hpp"
 #include "xinfer/graph/passes.hpp"
 #include "xinfer/io/image.hpp"
+#include "xinfer/io/onnx/export.hpp"
 #include "xinfer/io/onnx/importer.hpp"
 #include "xinfer/io/tfjs.hpp"
 #include "xinfer/io/xinf.hpp"
@@ -93,6 +94,8 @@ public:
 
     void save(const std::string& path) const { io::save_xinf(path, impl_->executor.graph(), impl_->metadata); }
     std::vector<std::byte> save_to_memory() const { return io::write_xinf(impl_->executor.graph(), impl_->metadata); }
+    // The model as an ONNX file (opset 13; int8 layers in QDQ form) for other runtimes.
+    std::string to_onnx() const { return io::onnx::export_onnx(impl_->executor.graph(), impl_->metadata); }
 
     const std::vector<TensorSpec>& inputs() const { return impl_->inputs; }
     const std::vector<TensorSpec>& outputs() const { return impl_->outputs; }

@@ -6,6 +6,7 @@
 // messages, packed runs of scalars), 5 fixed32. Groups (3, 4) are rejected. Every defect of the input throws
 // Error(invalid_model, "<source>: <what> at byte <offset>"), offsets counted from the start of the outermost
 // message; nothing is read before its length has been checked against the bytes that remain.
+// pb::wire holds the matching encoder (used by the ONNX exporter and by tests that build messages by hand).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -244,5 +245,44 @@ private:
     Limits limits_;
     int depth_;
 };
+
+// Encoding of the wire format: each function returns the bytes of one field (or value).
+namespace wire {
+
+using Bytes = std::string;
+inline Bytes varint(uint64_t v) {
+    Bytes s;
+    do {
+        auto b = uint8_t(v & 0x7F);
+        v >>= 7;
+        if (v) b |= 0x80;
+        s.push_back(char(b));
+    } while (v);
+    return s;
+}
+inline Bytes key(uint32_t field, int wire_type) { return varint(uint64_t(field) << 3 | uint64_t(wire_type)); }
+inline Bytes le(uint64_t v, int bytes) {
+    Bytes s;
+    for (int i = 0; i < bytes; ++i) s.push_back(char((v >> (8 * i)) & 0xFF));
+    return s;
+}
+inline Bytes vint(uint32_t field, uint64_t v) { return key(field, 0) + varint(v); }
+inline Bytes sint(uint32_t field, int64_t v) { return vint(field, uint64_t(v)); }  // negative: 10 bytes
+inline Bytes fixed32(uint32_t field, uint32_t v) { return key(field, 5) + le(v, 4); }
+inline Bytes fixed64(uint32_t field, uint64_t v) { return key(field, 1) + le(v, 8); }
+inline Bytes delimited(uint32_t field, const Bytes& payload) { return key(field, 2) + varint(payload.size()) + payload; }
+inline uint32_t bits(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+inline uint64_t bits(double d) {
+    uint64_t b;
+    std::memcpy(&b, &d, 8);
+    return b;
+}
+inline Bytes float32(uint32_t field, float f) { return fixed32(field, bits(f)); }
+
+}  // namespace wire
 
 }  // namespace xinfer::io::pb

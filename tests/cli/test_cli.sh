@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end checks of the xinfer CLI forms that scripts depend on: run (npy in/out), bench --json, inspect,
-# classify, and clear errors for bad input.
+# classify, quantize / validate / ONNX export, and clear errors for bad input.
 set -euo pipefail
 xinfer=${1:?usage: test_cli.sh path/to/xinfer IMAGE}
 image=${2:?usage: test_cli.sh path/to/xinfer IMAGE}
@@ -50,6 +50,28 @@ PY
 python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['traceEvents']; assert e and all(x['ph'] == 'X' for x in e)" "$work/trace.json"
 "$xinfer" classify --model "$model" --top 3 "$image" | grep -c "class " | grep -qx 3 || fail "classify top 3"
 
+# quantize (calibrating on the photos beside IMAGE), validate --json, and int8 models through the other commands.
+photos=$(dirname "$image")
+pre=(--scale 1/255 --size 64x64 --resize stretch)
+"$xinfer" quantize --model "$model" --calib "$photos" "${pre[@]}" --method percentile -o "$work/q.xinf" 2>/dev/null |
+  grep -q "int8 layers" || fail "quantize"
+"$xinfer" validate --model "$model" --quantized "$work/q.xinf" --images "$photos" "${pre[@]}" --json > "$work/v.json"
+python3 - "$work/v.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for key in ("images", "top1_agreement", "mean_abs_dp", "max_abs_dp", "fp32_bytes", "int8_bytes", "layers"):
+    assert key in r, key
+assert r["images"] >= 1 and 0 <= r["top1_agreement"] <= 1 and len(r["layers"]) > 50
+assert all("sqnr_db" in l and "cosine" in l and "saturation" in l for l in r["layers"])
+PY
+"$xinfer" validate --model "$model" --quantized "$work/q.xinf" --images "$image" "${pre[@]}" | grep -q "top-1 agreement" ||
+  fail "validate table"
+"$xinfer" classify --model "$work/q.xinf" "${pre[@]}" --top 2 "$image" | grep -c "class " | grep -qx 2 || fail "int8 classify"
+"$xinfer" bench --model "$work/q.xinf" --runs 3 --json | grep -q median_ms || fail "int8 bench"
+"$xinfer" inspect --model "$work/q.xinf" > "$work/inspect.txt"
+grep -q "QConv2D" "$work/inspect.txt" || fail "int8 inspect"
+"$xinfer" convert "$work/q.xinf" -o "$work/q.onnx" | grep -q "ONNX" || fail "ONNX export"
+
 # Errors: non-zero exit and a message, never a crash.
 expect_error() {
   local pattern=$1; shift
@@ -65,4 +87,7 @@ printf 'not an image' > "$work/bad.png"
 expect_error "cannot decode" "$xinfer" classify --model "$model" "$work/bad.png"
 expect_error "threads" "$xinfer" bench --model "$model" --threads 0
 expect_error "unknown command" "$xinfer" frobnicate
+expect_error "calibration method" "$xinfer" quantize --model "$model" --calib "$photos" "${pre[@]}" --method median -o "$work/x.xinf"
+mkdir -p "$work/empty"
+expect_error "no images" "$xinfer" quantize --model "$model" --calib "$work/empty" "${pre[@]}" -o "$work/x.xinf"
 echo "cli: ok"

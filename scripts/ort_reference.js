@@ -1,7 +1,7 @@
 // Records ONNX Runtime's outputs for a model on deterministic inputs, as raw little-endian float32.
 //   node ort_reference.js MODEL.onnx OUT.bin COUNT
 // Input k (k = 0..COUNT-1) fills the model's single [1,C,H,W] input with values of the generator below, seeded
-// with k: tests/io/test_onnx_models.cpp regenerates exactly the same inputs.
+// with k: tests/io/test_real_models.cpp regenerates exactly the same inputs.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 

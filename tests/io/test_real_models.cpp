@@ -1,9 +1,11 @@
 // Real trained and exported models through the importers and through .xinf, against outputs recorded from the
-// original framework (TensorFlow.js) and from ONNX Runtime.
+// original framework (TensorFlow.js) and from ONNX Runtime (fp32 and int8 models).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 #include "golden.hpp"
 #include "xinfer/xinfer.hpp"
@@ -124,4 +126,62 @@ TEST_CASE("torchvision MobileNetV2 (ONNX) matches ONNX Runtime's recorded output
     }
     MESSAGE("relative L2 vs ONNX Runtime 1.30 logits: ", worst);
     CHECK(worst < 1e-5);
+}
+
+TEST_CASE("torchvision MobileNetV2 int8 (ONNX QDQ and QOperator) runs in int8 ops and matches ONNX Runtime") {
+    const std::string shared = shared_data_dir();
+    if (shared.empty()) {
+        MESSAGE("skipped: ../shared/data not found");
+        return;
+    }
+    const Model fp32 = Model::load(shared + "/models/mobilenetv2_tv_fp32.onnx");
+    // Bounds on |logit - ONNX Runtime's logit|. xinfer's int8 ops requantize as ONNX specifies (fp32 multiplier,
+    // round half to even), as ONNX Runtime's CPU kernels do, so every int8 value agrees: measured, the QOperator
+    // logits (dequantized uint8, step 0.0053) are identical and the QDQ ones differ by 6e-7. QOperator: one output
+    // step, for a single rounding that lands the other way. QDQ: the classifier runs in fp32 on the dequantized
+    // features (no QuantizeLinear follows it), so only the fp32 summation order of its 1280 products differs.
+    struct Case {
+        const char* model;
+        const char* golden;
+        double bound;
+    };
+    for (const Case& c : {Case{"mobilenetv2_tv_int8_qdq.onnx", "mobilenetv2_tv_int8_qdq_ort.bin", 1e-4},
+                          Case{"mobilenetv2_tv_int8_qop.onnx", "mobilenetv2_tv_int8_qop_ort.bin", 0.00531864 * 1.001}}) {
+        const std::string name = c.model;
+        CAPTURE(name);
+        const Model model = Model::load(shared + "/models/" + c.model);
+        std::map<std::string, int> ops;
+        for (auto& n : model.executor().graph().nodes) ++ops[n.op];
+        CHECK(ops["QConv"] == 52);
+        CHECK(ops["QAdd"] == 10);
+        CHECK(ops["QGlobalAveragePool"] == 1);
+        CHECK(ops["Quantize"] == 1);
+        CHECK(ops.count("Conv") == 0);
+        CHECK(ops.count("Add") == 0);
+        CHECK(ops.count("Clip") == 0);  // ReLU6 is the QConv's output clamp
+        std::ifstream ref(std::string(XINFER_TEST_DATA_DIR "/golden/") + c.golden, std::ios::binary);
+        std::vector<float> want(3 * 1000);
+        ref.read(reinterpret_cast<char*>(want.data()), std::streamsize(want.size() * sizeof(float)));
+        REQUIRE(ref.gcount() == std::streamsize(want.size() * sizeof(float)));
+        double max_diff = 0, min_cos = 1, min_cos_fp32 = 1;
+        for (uint32_t k = 0; k < 3; ++k) {
+            const xt::xarray<float> x = ort_reference_input(k, {1, 3, 224, 224});
+            const xt::xarray<float> y = model.run(x), yf = fp32.run(x);
+            REQUIRE(y.size() == 1000);
+            const float* w = want.data() + k * 1000;
+            double dot = 0, yy = 0, ww = 0, dot_f = 0, ff = 0;
+            for (size_t i = 0; i < 1000; ++i) {
+                const double a = y.data()[i], b = w[i], f = yf.data()[i];
+                max_diff = std::max(max_diff, std::fabs(a - b));
+                dot += a * b, yy += a * a, ww += b * b, dot_f += a * f, ff += f * f;
+            }
+            min_cos = std::min(min_cos, dot / std::sqrt(yy * ww));
+            min_cos_fp32 = std::min(min_cos_fp32, dot_f / std::sqrt(yy * ff));
+            CHECK(argmax(y.data(), 1000) == argmax(w, 1000));
+        }
+        MESSAGE(name, ": max |dlogit| vs ONNX Runtime 1.30 = ", max_diff, ", cosine >= ", min_cos,
+                "; cosine with the fp32 model >= ", min_cos_fp32);
+        CHECK(max_diff <= c.bound);
+        CHECK(min_cos > 0.99999);
+    }
 }

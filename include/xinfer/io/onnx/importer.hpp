@@ -8,11 +8,18 @@
 // NCHW keeps that interface. Constant subgraphs (Shape/Gather/Unsqueeze/Concat/Cast... on constants) are folded;
 // a dynamic batch dimension folds as -1, which Reshape reads as "the batch".
 // Unsupported nodes are collected and reported together: never a half-loaded model.
+//
+// int8 graphs (QDQ and QOperator) import into the int8 ops of the IR: see quantized.hpp. Graph inputs and outputs
+// of the IR are F32. An ONNX graph input or output of type uint8 or int8 is an F32 tensor holding the integer values
+// (uint8: the real integers 0..255), converted at the boundary by a Quantize / Dequantize with scale 1; an int32
+// output (ConvInteger, MatMulInteger) is an F32 tensor holding the integers. Graph inputs may also be bound to
+// constants at import (`constant_inputs`), e.g. quantization parameters that a model takes as inputs.
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +37,31 @@ namespace detail {
 
 enum class Layout { onnx, nhwc };
 
+// Per-tensor or per-axis quantization parameters of an ONNX tensor, as ONNX gives them.
+struct QuantInfo {
+    std::vector<float> scale;         // one value: per tensor
+    std::vector<int32_t> zero_point;  // as in ONNX (uint8: 0..255); as long as `scale`
+    int64_t axis = -1;                // the quantized axis (normalised) when per axis
+    ElemType type = ElemType::uint8;  // the integer type of the quantized tensor
+    bool per_tensor() const { return scale.size() == 1; }
+    // uint8 tensors are stored as int8 shifted by -128 (DESIGN.md "int8 scheme").
+    int32_t offset() const { return type == ElemType::uint8 ? 128 : 0; }
+    int32_t ir_zero_point(size_t i = 0) const { return zero_point[i] - offset(); }
+};
+
+// A constant that is the DequantizeLinear of an integer constant: its integers (ONNX order) and parameters.
+struct QuantizedConstant {
+    Constant q;
+    QuantInfo params;
+};
+
+// An int8 value linked to a per-tensor scale and zero point (the IR's: uint8 zero points shifted).
+struct Int8Link {
+    std::string value;  // ONNX value name
+    float scale = 1.0f;
+    int32_t zero_point = 0;
+};
+
 // What the importer knows of an ONNX value.
 struct ValueState {
     std::string ir;        // IR value name in `layout`
@@ -43,6 +75,17 @@ struct ValueState {
     bool pending_pad = false;
     std::string pad_source;
     Pads pads;
+    // The ONNX element type of an activation: float32, uint8 / int8 (`ir` is then an I8 value holding q - 128 for
+    // uint8, q for int8), or int32 (an F32 value holding integers: ConvInteger / MatMulInteger outputs).
+    ElemType elem = ElemType::float32;
+    // An int8 value made by a QuantizeLinear of the fp32 value `quantized_from.value`: its other layout is
+    // quantized from that value's other layout.
+    std::optional<Int8Link> quantized_from;
+    // The fp32 output of a per-tensor DequantizeLinear of an int8 value: what QDQ fusion looks for.
+    std::optional<Int8Link> dequantized_from;
+    // A constant folded from a DequantizeLinear of an integer constant.
+    std::shared_ptr<const QuantizedConstant> quantized;
+    bool is_int8() const { return elem == ElemType::uint8 || elem == ElemType::int8; }
 };
 
 class Unsupported : public std::runtime_error {
@@ -79,14 +122,37 @@ inline std::vector<float> const_floats(const Constant& c, const std::string& wha
     return v;
 }
 
+// A constant of any element type with its dimensions permuted.
+inline Constant transposed_constant(const Constant& c, const std::vector<int64_t>& perm) {
+    const size_t rank = c.shape.size(), esize = size_of(c.dtype), n = c.numel();
+    Shape out(rank);
+    for (size_t i = 0; i < rank; ++i) out[i] = c.shape[size_t(perm[i])];
+    std::vector<size_t> in_stride(rank, 1);
+    for (size_t i = rank; i-- > 1;) in_stride[i - 1] = in_stride[i] * size_t(c.shape[i]);
+    std::vector<std::byte> bytes(n * esize);
+    std::vector<size_t> index(rank, 0);  // index into `out`
+    for (size_t o = 0; o < n; ++o) {
+        size_t src = 0;
+        for (size_t i = 0; i < rank; ++i) src += index[i] * in_stride[size_t(perm[i])];
+        std::memcpy(bytes.data() + o * esize, c.data + src * esize, esize);
+        for (size_t i = rank; i-- > 0;) {
+            if (++index[i] < size_t(out[i])) break;
+            index[i] = 0;
+        }
+    }
+    return Constant::copy_of(c.dtype, out, bytes.data(), bytes.size());
+}
+
 inline Constant ints_constant(Shape shape, const std::vector<int64_t>& v) {
     return Constant::copy_of(DataType::s64, std::move(shape), v.data(), v.size() * sizeof(int64_t));
 }
 
 class Importer {
 public:
-    Importer(const ModelProto& m, std::string source, std::string base_dir)
-        : m_(m), source_(std::move(source)), base_dir_(std::move(base_dir)) {
+    Importer(const ModelProto& m, std::string source, std::string base_dir,
+             std::map<std::string, Constant> constant_inputs = {})
+        : m_(m), source_(std::move(source)), base_dir_(std::move(base_dir)),
+          constant_inputs_(std::move(constant_inputs)) {
         for (auto& o : m_.opset_import)
             if (o.domain.empty() || o.domain == "ai.onnx") opset_ = o.version;
     }
@@ -94,14 +160,26 @@ public:
     XinfModel run() {
         XINFER_CHECK(m_.has_graph, ErrorCode::invalid_model, source_, ": the model has no graph");
         const GraphProto& g = m_.graph;
-        for (auto& t : g.initializer) set_const(t.name, to_constant(t, base_dir_, source_));
+        for (auto& n : g.node)
+            for (auto& in : n.input)
+                if (!in.empty()) consumers_[in].push_back(&n);
+        for (auto& out : g.output) graph_outputs_.insert(out.name);
+        for (auto& t : g.initializer) {
+            try {
+                set_const(t.name, to_constant(t, base_dir_, source_));
+            } catch (const Error& e) {
+                XINFER_THROW(e.code(), e.what(), users_of(t.name));
+            }
+        }
         for (auto& in : g.input) {
             if (values_.count(in.name)) continue;  // an initializer listed as input (IR < 4)
-            add_graph_input(in);
+            auto bound = constant_inputs_.find(in.name);
+            if (bound != constant_inputs_.end()) set_const(in.name, bound->second);
+            else add_graph_input(in);
         }
-        check_quantized(g);
         std::vector<std::string> unsupported;
         for (auto& n : g.node) {
+            if (fused_.count(&n)) continue;  // already part of an int8 op
             try {
                 import_node(n);
             } catch (const Downstream&) {
@@ -125,6 +203,7 @@ public:
             throw Error(ErrorCode::unsupported_op, msg);
         }
         for (auto& out : g.output) add_graph_output(out);
+        remove_dead_nodes();
         XinfModel result;
         result.graph = std::move(ir_);
         for (auto& [k, v] : m_.metadata_props)
@@ -221,10 +300,14 @@ private:
         v.shape = std::move(shape);
         values_[onnx_name] = std::move(v);
     }
-    const ValueState& activation(const NodeProto& n, size_t i) {
+    // Input i as an activation; integer activations (int8, or int32 held as F32) only where the op takes them.
+    const ValueState& activation(const NodeProto& n, size_t i, bool integers_ok = false) {
         const ValueState& v = input(n, i);
         if (v.is_const) throw Unsupported("input " + std::to_string(i) + " is a constant where an activation is expected");
         if (v.shape.empty() && v.ir.empty()) throw Unsupported("input depends on an unsupported node");
+        if (!integers_ok && v.elem != ElemType::float32)
+            throw Unsupported(std::string("input '") + n.input[i] + "' is a " + to_string(v.elem) +
+                              " tensor; this op runs on float tensors only");
         if (v.pending_pad) materialize_pad(n.input[i]);
         return values_.at(n.input[i]);
     }
@@ -242,6 +325,7 @@ private:
     // The IR name of `name` stored NHWC (4-D only).
     std::string as_nhwc(const std::string& name) {
         ValueState& v = values_.at(name);
+        if (v.is_int8()) return int8_in_layout(name, Layout::nhwc);
         if (v.pending_pad) materialize_pad(name);
         if (v.layout == Layout::nhwc) return v.ir;
         if (v.shape.size() != 4) throw Unsupported("expected a 4-D input, got shape " + ::xinfer::to_string(v.shape));
@@ -254,6 +338,7 @@ private:
     // The IR name of `name` stored in ONNX order.
     std::string as_onnx(const std::string& name) {
         ValueState& v = values_.at(name);
+        if (v.is_int8()) return int8_in_layout(name, Layout::onnx);
         if (v.pending_pad) materialize_pad(name);
         if (v.layout == Layout::onnx) return v.ir;
         auto it = converted_.find(name + "#onnx");
@@ -299,9 +384,11 @@ private:
 
     // ---- graph boundary ----
     void add_graph_input(const ValueInfoProto& in) {
-        if (in.kind != ValueKind::tensor || in.elem_type != ElemType::float32)
+        const bool int8 = in.elem_type == ElemType::uint8 || in.elem_type == ElemType::int8;
+        if (in.kind != ValueKind::tensor || (in.elem_type != ElemType::float32 && !int8))
             throw Error(ErrorCode::unsupported_op, source_ + ": graph input '" + in.name + "' is " +
-                                                       to_string(in.elem_type) + "; this build takes float32 inputs");
+                                                       to_string(in.elem_type) +
+                                                       "; this build takes float32, uint8 and int8 inputs");
         XINFER_CHECK(in.has_shape, ErrorCode::unsupported_op, source_, ": graph input '", in.name, "' has no shape");
         Shape s;
         for (size_t i = 0; i < in.shape.size(); ++i) {
@@ -313,12 +400,15 @@ private:
         ir_.inputs.push_back({in.name, DataType::f32, s});
         define(in.name, in.name, Layout::onnx, s);
         used_names_.insert(in.name);
+        if (int8) integer_graph_input(in.name, in.elem_type);
     }
     void add_graph_output(const ValueInfoProto& out) {
         XINFER_CHECK(values_.count(out.name), ErrorCode::invalid_model, source_, ": graph output '", out.name,
                      "' is not produced");
+        XINFER_CHECK(!values_.at(out.name).is_const, ErrorCode::unsupported_op, source_, ": graph output '", out.name,
+                     "' is a constant");
+        if (values_.at(out.name).is_int8()) integer_graph_output(out.name);
         const ValueState& v = values_.at(out.name);
-        XINFER_CHECK(!v.is_const, ErrorCode::unsupported_op, source_, ": graph output '", out.name, "' is a constant");
         std::string ir = as_onnx(out.name);
         const bool is_input = std::any_of(ir_.inputs.begin(), ir_.inputs.end(), [&](auto& i) { return i.name == ir; });
         const bool taken = std::any_of(ir_.outputs.begin(), ir_.outputs.end(), [&](auto& o) { return o.name == ir; });
@@ -343,29 +433,16 @@ private:
             if (v == from) v = to;
     }
 
-    void check_quantized(const GraphProto& g) const {
-        static const std::set<std::string> q{"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-                                             "QLinearAdd", "QLinearGlobalAveragePool", "ConvInteger", "MatMulInteger",
-                                             "QLinearMul", "QLinearConcat", "DynamicQuantizeLinear"};
-        size_t count = 0;
-        std::string first;
-        for (auto& n : g.node)
-            if (q.count(n.op_type)) {
-                if (!count) first = n.name + " (" + n.op_type + ")";
-                ++count;
-            }
-        XINFER_CHECK(count == 0, ErrorCode::unsupported_op, source_, ": int8 ONNX graphs (QDQ / QOperator) are not ",
-                     "supported yet: ", count, " quantization node(s), the first is ", first);
-    }
-
     // ---- nodes ----
     void import_node(const NodeProto& n) {
-        if (!n.domain.empty() && n.domain != "ai.onnx") throw Unsupported("custom domain");
+        const std::string& op = n.op_type;
+        if (!n.domain.empty() && n.domain != "ai.onnx" && !(n.domain == "com.microsoft" && is_microsoft_int8_op(op)))
+            throw Unsupported("custom domain");
         for (auto& a : n.attribute)
             if (a.g || !a.graphs.empty()) throw Unsupported("subgraph attributes (control flow)");
-        const std::string& op = n.op_type;
         XINFER_CHECK(!n.output.empty(), ErrorCode::invalid_model, "node without outputs");
         if (try_fold(n)) return;
+        if (import_int8_node(n)) return;
         if (op == "Conv") return conv(n);
         if (op == "BatchNormalization") return batch_norm(n);
         if (op == "Relu" || op == "Clip") return clip(n);
@@ -427,11 +504,14 @@ private:
         return {x[0], channels, oh, ow};
     }
 
-    void conv(const NodeProto& n) {
-        const Constant& w = const_input(n, 1, "the weight");
-        if (w.shape.size() != 4) throw Unsupported("only 2-D convolution is supported (weight rank " +
-                                                   std::to_string(w.shape.size()) + ")");
-        if (w.dtype != DataType::f32) throw Unsupported("non-float weights");
+    // Where a Conv reads its input and how: a pending zero Pad before it is folded into the window.
+    struct ConvGeometry {
+        std::string src;  // the ONNX value read (past a folded Pad)
+        Window2D win;
+        int64_t group = 1;
+        Shape y;          // logical output shape (NCHW)
+    };
+    ConvGeometry conv_geometry(const NodeProto& n, const Shape& w) {
         const ValueState& xin = input(n, 0);
         if (xin.is_const) throw Unsupported("constant input");
         Pads folded;
@@ -445,33 +525,48 @@ private:
         Shape padded = x.shape;
         padded[2] += folded.top + folded.bottom;
         padded[3] += folded.left + folded.right;
-        Window2D win = window(n, padded, w.shape[2], w.shape[3]);
-        if (attr(n, "kernel_shape") && attr_ints(n, "kernel_shape", {}) != std::vector<int64_t>{w.shape[2], w.shape[3]})
+        Window2D win = window(n, padded, w[2], w[3]);
+        if (attr(n, "kernel_shape") && attr_ints(n, "kernel_shape", {}) != std::vector<int64_t>{w[2], w[3]})
             throw Error(ErrorCode::invalid_model, "kernel_shape disagrees with the weight");
         win.pads.top += folded.top, win.pads.left += folded.left;
         win.pads.bottom += folded.bottom, win.pads.right += folded.right;
         const int64_t group = attr_int(n, "group", 1);
-        const int64_t cout = w.shape[0], cin_g = w.shape[1];
+        const int64_t cout = w[0], cin_g = w[1];
         XINFER_CHECK(group >= 1 && cin_g * group == x.shape[1] && cout % group == 0, ErrorCode::shape_mismatch,
-                     "weight ", ::xinfer::to_string(w.shape), " with group ", group, " does not fit input ", ::xinfer::to_string(x.shape));
+                     "weight ", ::xinfer::to_string(w), " with group ", group, " does not fit input ", ::xinfer::to_string(x.shape));
+        return {src, win, group, window_output(x.shape, win, cout)};
+    }
+    static std::map<std::string, Attribute> conv_attributes(const ConvGeometry& c) {
+        const Window2D& w = c.win;
+        return {{"strides", std::vector<int64_t>{w.stride_h, w.stride_w}},
+                {"dilations", std::vector<int64_t>{w.dilation_h, w.dilation_w}},
+                {"pads", std::vector<int64_t>{w.pads.top, w.pads.left, w.pads.bottom, w.pads.right}},
+                {"group", c.group}};
+    }
+
+    void conv(const NodeProto& n) {
+        const Constant& w = const_input(n, 1, "the weight");
+        if (w.shape.size() != 4) throw Unsupported("only 2-D convolution is supported (weight rank " +
+                                                   std::to_string(w.shape.size()) + ")");
+        if (w.dtype != DataType::f32) throw Unsupported("non-float weights");
+        const ConvGeometry geo = conv_geometry(n, w.shape);
+        if (values_.at(geo.src).elem != ElemType::float32)
+            throw Unsupported("input '" + geo.src + "' is a " + to_string(values_.at(geo.src).elem) + " tensor");
+        const int64_t cout = w.shape[0], cin_g = w.shape[1];
         // OIHW -> OHWI
         std::vector<float> ohwi(w.numel());
         kernels::ref::transpose_f32(w.shape, {0, 2, 3, 1}, w.as<float>(), ohwi.data());
         const std::string wname = fresh(n.input[1] + "/ohwi");
         ir_.constants[wname] = Constant::from_floats({cout, w.shape[2], w.shape[3], cin_g}, ohwi);
-        std::vector<std::string> inputs{as_nhwc(src), wname};
+        std::vector<std::string> inputs{as_nhwc(geo.src), wname};
         if (has_input(n, 2)) {
             const Constant& b = const_input(n, 2, "the bias");
             if (b.numel() != size_t(cout)) throw Error(ErrorCode::invalid_model, "bias length mismatch");
             inputs.push_back(ir_constant(input(n, 2), n.input[2]));
         }
         const std::string out = fresh(n.output[0]);
-        add_node(fresh_node_name(n, out), "Conv", inputs, out,
-                 {{"strides", std::vector<int64_t>{win.stride_h, win.stride_w}},
-                  {"dilations", std::vector<int64_t>{win.dilation_h, win.dilation_w}},
-                  {"pads", std::vector<int64_t>{win.pads.top, win.pads.left, win.pads.bottom, win.pads.right}},
-                  {"group", group}});
-        define(n.output[0], out, Layout::nhwc, window_output(x.shape, win, cout));
+        add_node(fresh_node_name(n, out), "Conv", inputs, out, conv_attributes(geo));
+        define(n.output[0], out, Layout::nhwc, geo.y);
     }
     std::string fresh_node_name(const NodeProto& n, const std::string& out) {
         return n.name.empty() ? out : n.name;
@@ -686,19 +781,23 @@ private:
         return out;
     }
 
+    // Also on int8 values (the IR's Reshape keeps its input's dtype).
     void reshape(const NodeProto& n) {
-        const ValueState& x = activation(n, 0);
+        const ValueState& x = activation(n, 0, true);
+        if (x.elem == ElemType::int32) throw Unsupported("reshape of an int32 tensor");
         const Shape target = reshaped(n, x.shape);
+        const ElemType elem = x.elem;
         const std::string in = order_agnostic(x) ? x.ir : as_onnx(n.input[0]);
         const std::string out = fresh(n.output[0]);
         add_node(fresh_node_name(n, out), "Reshape", {in}, out, {{"shape", target}});
         define(n.output[0], out, Layout::onnx, target);
+        values_.at(n.output[0]).elem = elem;
     }
 
     void identity(const NodeProto& n) {
         check_outputs(n, 1);
         const ValueState& x = input(n, 0);
-        if (!x.is_const) activation(n, 0);
+        if (!x.is_const) activation(n, 0, true);
         values_[n.output[0]] = values_.at(n.input[0]);
     }
 
@@ -916,7 +1015,13 @@ private:
 
     void cast(const NodeProto& n) {
         if (attr_int(n, "to", 0) != int64_t(ElemType::float32)) throw Unsupported("cast of an activation to a non-float type");
+        const ValueState& x = activation(n, 0, true);
+        if (x.is_int8()) {  // the integers as floats
+            values_[n.output[0]] = values_.at(integer_values(n.input[0], 0));
+            return;
+        }
         identity(n);
+        values_.at(n.output[0]).elem = ElemType::float32;
     }
 
     // ---- constant folding ----
@@ -950,8 +1055,33 @@ private:
             if (!n.input[i].empty() && !(values_.count(n.input[i]) && values_.at(n.input[i]).is_const)) return false;
         if (n.input.empty()) return false;
         const Constant& x = values_.at(n.input[0]).constant;
+        const auto& quantized = values_.at(n.input[0]).quantized;  // a DequantizeLinear-folded constant's integers
         if (op == "Identity" || op == "Dropout") {
+            auto link = quantized;
             set_const(n.output[0], x);
+            values_.at(n.output[0]).quantized = std::move(link);
+            return true;
+        }
+        if (op == "Transpose") {  // e.g. weights laid out for another framework, after a DequantizeLinear
+            std::vector<int64_t> perm = attr_ints(n, "perm", {});
+            if (perm.empty())
+                for (size_t i = x.shape.size(); i-- > 0;) perm.push_back(int64_t(i));
+            XINFER_CHECK(perm.size() == x.shape.size(), ErrorCode::invalid_model, "perm does not match the rank");
+            std::vector<bool> seen(perm.size(), false);
+            for (auto& p : perm) {
+                p = norm_axis(p, x.shape.size());
+                XINFER_CHECK(!seen[size_t(p)], ErrorCode::invalid_model, "perm is not a permutation");
+                seen[size_t(p)] = true;
+            }
+            std::shared_ptr<QuantizedConstant> link;
+            if (quantized) {
+                link = std::make_shared<QuantizedConstant>(*quantized);
+                link->q = transposed_constant(quantized->q, perm);
+                if (!link->params.per_tensor())
+                    link->params.axis = std::find(perm.begin(), perm.end(), link->params.axis) - perm.begin();
+            }
+            set_const(n.output[0], transposed_constant(x, perm));
+            values_.at(n.output[0]).quantized = std::move(link);
             return true;
         }
         if (op == "Cast") {
@@ -969,7 +1099,13 @@ private:
             Constant c = x;
             c.shape = reshaped(n, x.shape);
             XINFER_CHECK(checked_numel(c.shape) == x.numel(), ErrorCode::shape_mismatch, "bad constant reshape");
+            std::shared_ptr<QuantizedConstant> link;
+            if (quantized && quantized->params.per_tensor()) {  // per axis, the axis may not survive a reshape
+                link = std::make_shared<QuantizedConstant>(*quantized);
+                link->q.shape = c.shape;
+            }
             set_const(n.output[0], c);
+            values_.at(n.output[0]).quantized = std::move(link);
             return true;
         }
         if (op == "Gather") {
@@ -1025,29 +1161,123 @@ private:
         return false;
     }
 
+    // ---- whole-graph bookkeeping ----
+    // " (used by node 'a' (Op), ...)" for a message about the value `name`.
+    std::string users_of(const std::string& name) const {
+        auto it = consumers_.find(name);
+        if (it == consumers_.end()) return "";
+        std::string s = " (used by";
+        for (size_t i = 0; i < it->second.size(); ++i)
+            s += std::string(i ? ", " : " ") + "node '" + it->second[i]->name + "' (" + it->second[i]->op_type + ")";
+        return s + ")";
+    }
+    // Drops IR nodes whose outputs nothing reads (e.g. a Dequantize made before its consumers were fused into an
+    // int8 op) and the constants only they used.
+    void remove_dead_nodes() {
+        for (bool changed = true; changed;) {
+            changed = false;
+            std::set<std::string> read;
+            for (auto& o : ir_.outputs) read.insert(o.name);
+            for (auto& n : ir_.nodes) read.insert(n.inputs.begin(), n.inputs.end());
+            const size_t before = ir_.nodes.size();
+            ir_.nodes.erase(std::remove_if(ir_.nodes.begin(), ir_.nodes.end(),
+                                           [&](const Node& n) {
+                                               return std::none_of(n.outputs.begin(), n.outputs.end(),
+                                                                   [&](auto& o) { return read.count(o) > 0; });
+                                           }),
+                            ir_.nodes.end());
+            changed = ir_.nodes.size() != before;
+        }
+        std::set<std::string> read;
+        for (auto& n : ir_.nodes) read.insert(n.inputs.begin(), n.inputs.end());
+        for (auto it = ir_.constants.begin(); it != ir_.constants.end();)
+            it = read.count(it->first) ? std::next(it) : ir_.constants.erase(it);
+    }
+
+    // ---- int8 (quantized.hpp) ----
+    static bool is_microsoft_int8_op(const std::string& op);
+    bool import_int8_node(const NodeProto& n);
+    void integer_graph_input(const std::string& name, ElemType type);
+    void integer_graph_output(const std::string& name);
+    std::string int8_in_layout(const std::string& name, Layout want);
+    std::string integer_values(const std::string& name, int32_t zero_point);
+    QuantInfo quant_info(const NodeProto& n, size_t scale_i, size_t zero_point_i, const Shape& shape, ElemType type,
+                         int64_t axis, const std::string& what);
+    QuantInfo tensor_quant_info(const NodeProto& n, size_t scale_i, size_t zero_point_i, ElemType type,
+                                const std::string& what);
+    ElemType integer_type(const NodeProto& n, size_t i);
+    const ValueState& int8_activation(const NodeProto& n, size_t i, const char* what);
+    void define_int8(const std::string& name, const std::string& ir, Layout layout, Shape shape, ElemType type,
+                     std::optional<Int8Link> quantized_from = std::nullopt);
+    std::string axis_constant(const std::vector<float>& values, const Shape& shape, int64_t axis, Layout layout,
+                              const std::string& base);
+    std::string binary_with_constant(const std::string& x_ir, const std::string& k, const char* op,
+                                     const std::string& base);
+    std::string dequantized(const std::string& name, const QuantInfo& q, const std::string& out,
+                            const std::string& node_name);
+    void quantize_into(const std::string& x, const QuantInfo& q, const std::string& out, const std::string& node_name);
+    std::string constant_value(Constant c, const std::string& base);
+    std::string integer_operand(const std::string& name, const QuantInfo& q, const std::string& base);
+    void synthesize(const NodeProto& like, const std::string& op, std::vector<std::string> inputs,
+                    const std::string& output, bool keep_attributes);
+    void quantize_linear(const NodeProto& n);
+    void dequantize_linear(const NodeProto& n);
+    struct OutputQuant {
+        std::vector<const NodeProto*> nodes;  // the Relu/Clip (if any) and the QuantizeLinear
+        std::string value;                    // the QuantizeLinear's output
+        QuantInfo y;
+        float clip_min = -INFINITY, clip_max = INFINITY;
+    };
+    std::optional<OutputQuant> output_quantizer(const NodeProto& n, bool allow_activation);
+    const Int8Link* dequantized_input(const NodeProto& n, size_t i);
+    void define_fused_output(const OutputQuant& oq, const std::string& ir, Layout layout, Shape shape);
+    std::map<std::string, Attribute> qattrs(const OutputQuant& oq) const;
+    bool fuse_conv(const NodeProto& n);
+    bool fuse_dense(const NodeProto& n);
+    bool fuse_add(const NodeProto& n);
+    bool fuse_global_pool(const NodeProto& n);
+    void qlinear_conv(const NodeProto& n);
+    void qlinear_matmul(const NodeProto& n);
+    void qlinear_add(const NodeProto& n);
+    void qlinear_global_pool(const NodeProto& n);
+    void integer_conv_or_matmul(const NodeProto& n);
+    void on_integers(const NodeProto& n);
+
     const ModelProto& m_;
     std::string source_, base_dir_;
+    std::map<std::string, Constant> constant_inputs_;
     int64_t opset_ = 1;
     std::map<std::string, ValueState> values_;
     std::map<std::string, std::string> converted_;
     std::set<std::string> used_names_;
     Graph ir_;
+    std::map<std::string, std::vector<const NodeProto*>> consumers_;  // ONNX value -> the nodes reading it
+    std::set<std::string> graph_outputs_;
+    std::set<const NodeProto*> fused_;  // nodes already imported as part of an int8 op
 };
 
 }  // namespace detail
 
-// Imports ONNX bytes; external data files are looked up next to `base_dir` (empty: none allowed).
+}  // namespace xinfer::io::onnx
+
+#include "xinfer/io/onnx/quantized.hpp"
+
+namespace xinfer::io::onnx {
+
+// Imports ONNX bytes; external data files are looked up next to `base_dir` (empty: none allowed). Graph inputs named
+// in `constant_inputs` become constants with those values.
 inline XinfModel import_onnx(const std::byte* data, size_t size, const std::string& source,
-                             const std::string& base_dir = "") {
+                             const std::string& base_dir = "",
+                             const std::map<std::string, Constant>& constant_inputs = {}) {
     const ModelProto m = parse_model(data, size, source);
-    return detail::Importer(m, source, base_dir).run();
+    return detail::Importer(m, source, base_dir, constant_inputs).run();
 }
 
-inline XinfModel load_onnx(const std::string& path) {
+inline XinfModel load_onnx(const std::string& path, const std::map<std::string, Constant>& constant_inputs = {}) {
     MappedFile file(path);
     const size_t slash = path.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-    return import_onnx(file.data(), file.size(), path, dir);
+    return import_onnx(file.data(), file.size(), path, dir, constant_inputs);
 }
 
 }  // namespace xinfer::io::onnx

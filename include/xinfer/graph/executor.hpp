@@ -86,11 +86,11 @@ inline std::unique_ptr<ops::Op> make_quantized_op(const Node& n, const Graph& g,
     };
     if (n.op == "Quantize") {
         need_inputs(1, 1);
-        return std::make_unique<ops::Quantize>(qparams("y"), n.name);
+        return std::make_unique<ops::Quantize>(qparams("y"), ks, n.name);
     }
     if (n.op == "Dequantize") {
         need_inputs(1, 1);
-        return std::make_unique<ops::Dequantize>(qparams("x"), n.name);
+        return std::make_unique<ops::Dequantize>(qparams("x"), ks, n.name);
     }
     if (n.op == "QConv") {
         ops::QLinearParams q;

@@ -1,0 +1,316 @@
+#pragma once
+// Depthwise 3x3 int8 convolution over NHWC, stride 1 or 2, explicit pads, requantized output.
+// Channels are the vector axis, 16 per block. Exact int32 accumulation: taps are paired and each pair of int16
+// (sign-extended int8) inputs is multiplied into a pair of int16 weights (AVX2 vpmaddwd, or vpdpwssd with VNNI).
+//
+// Tap pairs: rows 0 and 1 of each kernel column, (w[0][kx], w[1][kx]) for kx = 0..2, and in row 2 the horizontal
+// pairs (w[2][0], w[2][1]) and (0, w[2][2]) (stride 1) or (w[2][2], 0) (stride 2). Along a row of outputs the
+// interleaved input columns are then shared between neighbouring outputs: with stride 1 each output loads one new
+// input column per row. Rows and columns outside the image read a workspace row of x_zero values (the real value
+// 0), so one loop covers a whole output row, borders included.
+//
+// Packed layout (source "hwg": w[C][3][3], bias[C], multiplier[C]), per block of 16 channels (zero-padded past C):
+//   int32 bias[16] (with x_zero * sum of the 9 weights subtracted), float multiplier[16],
+//   then 6 tap pairs (kTapPairs order), each 16 x {int16, int16},
+// with channels in lane_of16 order.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "xinfer/config.hpp"
+#include "xinfer/core/shape.hpp"
+#include "xinfer/kernels/params.hpp"
+#include "xinfer/kernels/s8/arch.hpp"
+
+namespace xinfer::kernels::s8 {
+
+namespace dwconv_detail {
+
+constexpr size_t kBlock = 16;
+enum TapPair { kRows01Col0, kRows01Col1, kRows01Col2, kRow2Cols01, kRow2Col2Second, kRow2Col2First, kTapPairs };
+constexpr size_t kPairInts = 2 * kBlock;  // int16 per tap pair
+constexpr size_t kBlockBytes = kBlock * 4 * 2 + kTapPairs * kPairInts * 2;
+
+inline size_t round_up_block(size_t C) { return (C + kBlock - 1) / kBlock * kBlock; }
+
+// Weight of tap (ky, kx) at lane `lane` of a block's tap pairs.
+inline int32_t tap_weight(const int16_t* pairs, size_t lane, int ky, int kx) {
+    if (ky < 2) return pairs[size_t(kx) * kPairInts + 2 * lane + size_t(ky)];
+    if (kx < 2) return pairs[kRow2Cols01 * kPairInts + 2 * lane + size_t(kx)];
+    return pairs[kRow2Col2First * kPairInts + 2 * lane];
+}
+
+// One output row: its three input rows (a padding row is the x_zero row with a pixel step of 0).
+struct RowJob {
+    size_t W, C, OW;
+    int stride;
+    long pad_left;
+    const int8_t* rows[3];
+    size_t steps[3];
+    const int8_t* zero_row;
+    const unsigned char* packed;
+    int8_t* y;  // the output row
+    Requant rq;
+
+    // Pointer to channel c of input column ix of kernel row ky, or to the x_zero row outside the image.
+    const int8_t* column(int ky, long ix, size_t c) const {
+        return ix >= 0 && ix < long(W) ? rows[ky] + size_t(ix) * steps[ky] + c : zero_row + c;
+    }
+};
+
+// Portable C++.
+inline void row_generic(const RowJob& job) {
+    for (size_t ox = 0; ox < job.OW; ++ox) {
+        const long ix0 = long(ox) * job.stride - job.pad_left;
+        for (size_t c = 0; c < job.C; ++c) {
+            const unsigned char* block = job.packed + c / kBlock * kBlockBytes;
+            const size_t lane = lane_of16(c % kBlock);
+            int32_t acc = reinterpret_cast<const int32_t*>(block)[lane];
+            const auto* pairs = reinterpret_cast<const int16_t*>(block + kBlock * 8);
+            for (int ky = 0; ky < 3; ++ky)
+                for (int kx = 0; kx < 3; ++kx)
+                    acc += int32_t(*job.column(ky, ix0 + kx, c)) * tap_weight(pairs, lane, ky, kx);
+            job.y[ox * job.C + c] = requantize(acc, reinterpret_cast<const float*>(block + kBlock * 4)[lane], job.rq);
+        }
+    }
+}
+
+#if defined(__AVX2__)
+namespace avx2_dw {
+
+using namespace avx2;
+
+// 16 channels as int32 pairs: lanes {0-3, 8-11} and {4-7, 12-15}.
+struct Pairs {
+    __m256i lo, hi;
+};
+
+inline Pairs interleave(__m256i first, __m256i second) {
+    return {_mm256_unpacklo_epi16(first, second), _mm256_unpackhi_epi16(first, second)};
+}
+
+// acc + the products of x with one tap pair's weights.
+inline Pairs dot(const Pairs& acc, const Pairs& x, const int16_t* pair) {
+    return {dot_pairs_add(acc.lo, x.lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair))),
+            dot_pairs_add(acc.hi, x.hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 16)))};
+}
+
+inline Pairs product(const Pairs& x, const int16_t* pair) {
+    return {_mm256_madd_epi16(x.lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair))),
+            _mm256_madd_epi16(x.hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 16)))};
+}
+
+// The packed constants of one block of 16 channels.
+struct Block {
+    Pairs bias;
+    __m256 multiplier_lo, multiplier_hi;
+    const int16_t* w;
+    explicit Block(const unsigned char* packed)
+        : bias{_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed)),
+               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + 32))},
+          multiplier_lo(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4))),
+          multiplier_hi(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4 + 32))),
+          w(reinterpret_cast<const int16_t*>(packed + kBlock * 8)) {}
+    const int16_t* pair(TapPair p) const { return w + p * kPairInts; }
+
+    // bias + the five tap pairs (two dependency chains).
+    Pairs sums(const Pairs& rows01_0, const Pairs& rows01_1, const Pairs& rows01_2, const Pairs& row2_01,
+               const Pairs& row2_2, TapPair row2_2_pair) const {
+        const Pairs chain_a = dot(dot(dot(bias, rows01_0, pair(kRows01Col0)), rows01_1, pair(kRows01Col1)), rows01_2,
+                                  pair(kRows01Col2));
+        const Pairs chain_b = dot(product(row2_01, pair(kRow2Cols01)), row2_2, pair(row2_2_pair));
+        return {_mm256_add_epi32(chain_a.lo, chain_b.lo), _mm256_add_epi32(chain_a.hi, chain_b.hi)};
+    }
+
+    // Sums -> 16 int16 with the zero point added.
+    template <bool FloatClamp>
+    __m256i requantize(const Pairs& acc, const RequantVec& rq) const {
+        return to_int16(round_scaled<FloatClamp>(acc.lo, multiplier_lo, rq),
+                        round_scaled<FloatClamp>(acc.hi, multiplier_hi, rq), rq);
+    }
+};
+
+// One output's 16 channels.
+inline void store_one(int8_t* dst, __m256i v16, size_t cn, const RequantVec& rq) {
+    const __m128i v = _mm256_castsi256_si128(to_int8(v16, v16, rq));
+    if (cn == kBlock)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
+    else
+        store_bytes(dst, v, cn);
+}
+
+// The three input rows of an output row at one channel block; columns outside the image read the x_zero row.
+struct Columns {
+    const int8_t* rows[3];
+    size_t steps[3];
+    const int8_t* zero;
+    size_t W;
+    Columns(const RowJob& job, size_t c0) : zero(job.zero_row + c0), W(job.W) {
+        for (int ky = 0; ky < 3; ++ky) rows[ky] = job.rows[ky] + c0, steps[ky] = job.steps[ky];
+    }
+    // Column col (any value; negative ones wrap to large) of kernel row ky, sign-extended.
+    __m256i at(int ky, long col) const {
+        return load16_s16(size_t(col) < W ? rows[ky] + size_t(col) * steps[ky] : zero);
+    }
+    Pairs rows01(long col) const { return interleave(at(0, col), at(1, col)); }
+};
+
+// Outputs [0, OW) of stride 1: each output loads one new input column per kernel row. Software-pipelined: the
+// sums of output ox + 1 are computed next to the requantization of output ox, so the out-of-order core always has
+// independent work at hand.
+template <bool FloatClamp>
+inline void block_row_s1(const Columns& in, long ix, size_t OW, int8_t* dst, size_t C, size_t cn, const Block& b,
+                         const RequantVec& rq) {
+    Pairs left = in.rows01(ix), middle = in.rows01(ix + 1);
+    __m256i row2_mid = in.at(2, ix + 1);
+    Pairs row2_left = interleave(in.at(2, ix), row2_mid);
+    Pairs acc;
+    for (size_t ox = 0; ox <= OW; ++ox, ++ix) {
+        Pairs next;
+        if (ox < OW) {
+            const Pairs right = in.rows01(ix + 2);
+            const __m256i row2_right = in.at(2, ix + 2);
+            const Pairs row2_next = interleave(row2_mid, row2_right);
+            next = b.sums(left, middle, right, row2_left, row2_next, kRow2Col2Second);
+            left = middle;
+            middle = right;
+            row2_left = row2_next;
+            row2_mid = row2_right;
+        }
+        if (ox > 0) {
+            store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
+            dst += C;
+        }
+        acc = next;
+    }
+}
+
+// Stride 2: each output loads two new columns of rows 0-1 and one pair of row 2 (which reads column ix + 3, with a
+// zero weight).
+template <bool FloatClamp>
+inline void block_row_s2(const Columns& in, long ix, size_t OW, int8_t* dst, size_t C, size_t cn, const Block& b,
+                         const RequantVec& rq) {
+    Pairs left = in.rows01(ix);
+    Pairs row2_left = interleave(in.at(2, ix), in.at(2, ix + 1));
+    Pairs acc;
+    for (size_t ox = 0; ox <= OW; ++ox, ix += 2) {
+        Pairs next;
+        if (ox < OW) {
+            const Pairs middle = in.rows01(ix + 1), right = in.rows01(ix + 2);
+            const Pairs row2_right = interleave(in.at(2, ix + 2), in.at(2, ix + 3));
+            next = b.sums(left, middle, right, row2_left, row2_right, kRow2Col2First);
+            left = right;
+            row2_left = row2_right;
+        }
+        if (ox > 0) {
+            store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
+            dst += C;
+        }
+        acc = next;
+    }
+}
+
+template <bool FloatClamp>
+inline void block_row(const RowJob& job, const Block& b, size_t c0, const RequantVec& rq) {
+    const Columns in(job, c0);
+    const size_t cn = std::min(kBlock, job.C - c0);
+    if (job.stride == 1)
+        block_row_s1<FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
+    else
+        block_row_s2<FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
+}
+
+inline void row(const RowJob& job) {
+    const RequantVec rq(job.rq);
+    for (size_t c0 = 0; c0 < job.C; c0 += kBlock) {
+        const Block b(job.packed + c0 / kBlock * kBlockBytes);
+        if (below_one(b.multiplier_lo) && below_one(b.multiplier_hi))
+            block_row<false>(job, b, c0, rq);
+        else
+            block_row<true>(job, b, c0, rq);
+    }
+}
+
+}  // namespace avx2_dw
+#endif
+
+}  // namespace dwconv_detail
+
+inline size_t packed_dwconv3x3_s8_bytes(size_t C) {
+    return dwconv_detail::round_up_block(C) / dwconv_detail::kBlock * dwconv_detail::kBlockBytes;
+}
+
+// w: [C][3][3] (OHWI with I = 1); bias may be null. `packed` holds packed_dwconv3x3_s8_bytes(C) bytes, 4-byte
+// aligned (at least).
+inline void pack_dwconv3x3_s8(size_t C, const int8_t* w, const int32_t* bias, int32_t x_zero, const float* multiplier,
+                              void* packed) {
+    using namespace dwconv_detail;
+    XINFER_ASSERT(reinterpret_cast<uintptr_t>(packed) % alignof(int32_t) == 0);
+    auto* block = static_cast<unsigned char*>(packed);
+    for (size_t c0 = 0; c0 < C; c0 += kBlock, block += kBlockBytes) {
+        auto* block_bias = reinterpret_cast<int32_t*>(block);
+        auto* block_multiplier = reinterpret_cast<float*>(block + kBlock * 4);
+        auto* pairs = reinterpret_cast<int16_t*>(block + kBlock * 8);
+        for (size_t j = 0; j < kBlock; ++j) {
+            const size_t c = c0 + j, lane = lane_of16(j);
+            const bool valid = c < C;
+            auto tap = [&](int ky, int kx) -> int16_t { return valid ? w[c * 9 + size_t(ky * 3 + kx)] : 0; };
+            int64_t weight_sum = 0;
+            for (int t = 0; t < 9; ++t) weight_sum += tap(t / 3, t % 3);
+            const int64_t folded = (valid && bias ? int64_t(bias[c]) : 0) - int64_t(x_zero) * weight_sum;
+            block_bias[lane] = valid ? int32_t(uint32_t(uint64_t(folded))) : 0;
+            block_multiplier[lane] = valid ? multiplier[c] : 0.0f;
+            auto set = [&](TapPair p, int16_t first, int16_t second) {
+                pairs[p * kPairInts + 2 * lane] = first;
+                pairs[p * kPairInts + 2 * lane + 1] = second;
+            };
+            set(kRows01Col0, tap(0, 0), tap(1, 0));
+            set(kRows01Col1, tap(0, 1), tap(1, 1));
+            set(kRows01Col2, tap(0, 2), tap(1, 2));
+            set(kRow2Cols01, tap(2, 0), tap(2, 1));
+            set(kRow2Col2Second, 0, tap(2, 2));
+            set(kRow2Col2First, tap(2, 2), 0);
+        }
+    }
+}
+
+// Read-only scratch shared by all threads: one row of x_zero values (the padding).
+inline size_t dwconv3x3_s8_workspace_bytes(size_t C) { return dwconv_detail::round_up_block(C); }
+
+inline void prepare_dwconv3x3_s8_workspace(size_t C, int32_t x_zero, void* workspace) {
+    std::memset(workspace, int(int8_t(x_zero)), dwconv3x3_s8_workspace_bytes(C));
+}
+
+// One image x: [H][W][C] -> y: [OH][OW][C], output rows [oy0, oy1). Input pixels may be over-read by up to 15
+// bytes past their C channels (XINFER_EXTRA_BYTES).
+template <class Arch>
+void dwconv3x3_s8(size_t H, size_t W, size_t C, const int8_t* x, const void* packed, const void* workspace, int stride,
+                  Pads pads, int8_t* y, size_t OH, size_t OW, Requant rq, size_t oy0, size_t oy1) {
+    using namespace dwconv_detail;
+    XINFER_ASSERT(stride == 1 || stride == 2);
+    XINFER_ASSERT(oy0 <= oy1 && oy1 <= OH);
+    XINFER_ASSERT(OH == size_t(Window2D::out_size(int(H), 3, stride, 1, pads.top + pads.bottom)));
+    XINFER_ASSERT(OW == size_t(Window2D::out_size(int(W), 3, stride, 1, pads.left + pads.right)));
+    XINFER_ASSERT(rq.lo <= rq.hi && rq.lo >= -128 && rq.hi <= 127);
+    (void)OH;
+    RowJob job{W, C, OW, stride, pads.left, {}, {}, static_cast<const int8_t*>(workspace),
+               static_cast<const unsigned char*>(packed), nullptr, rq};
+    for (size_t oy = oy0; oy < oy1; ++oy) {
+        for (int ky = 0; ky < 3; ++ky) {
+            const long iy = long(oy) * stride - pads.top + ky;
+            const bool inside = iy >= 0 && iy < long(H);
+            job.rows[ky] = inside ? x + size_t(iy) * W * C : job.zero_row;
+            job.steps[ky] = inside ? C : 0;
+        }
+        job.y = y + oy * OW * C;
+#if defined(__AVX2__)
+        if constexpr (use_avx2<Arch>())
+            avx2_dw::row(job);
+        else
+#endif
+            row_generic(job);
+    }
+}
+
+}  // namespace xinfer::kernels::s8

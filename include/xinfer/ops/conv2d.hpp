@@ -103,14 +103,7 @@ public:
     Variant variant() const { return variant_; }
 
     Shape output_shape(const std::vector<Shape>& in) const override {
-        check_rank(in[0], 4, name_);
-        const Shape& x = in[0];
-        XINFER_CHECK(size_t(x[3]) == cin_g_ * p_.groups, ErrorCode::shape_mismatch, name_, ": expected ",
-                     cin_g_ * p_.groups, " input channels, got shape ", to_string(x));
-        const int oh = p_.window.out_h(int(x[1])), ow = p_.window.out_w(int(x[2]));
-        XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, name_, ": input ", to_string(x),
-                     " is smaller than the ", p_.window.kernel_h, "x", p_.window.kernel_w, " window");
-        return {x[0], oh, ow, int64_t(cout_)};
+        return conv_output_shape(in[0], p_.window, cin_g_ * p_.groups, cout_, name_);
     }
 
     size_t workspace_bytes(const std::vector<Shape>& in, int threads) const override {

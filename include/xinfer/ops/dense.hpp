@@ -35,12 +35,7 @@ public:
     std::string kind() const override { return reference_ ? "Dense reference" : "Dense gemm"; }
 
     Shape output_shape(const std::vector<Shape>& in) const override {
-        const Shape& x = in[0];
-        XINFER_CHECK(x.size() >= 2, ErrorCode::shape_mismatch, name_, ": expected a batched input, got ", to_string(x));
-        const size_t k = checked_numel(Shape(x.begin() + 1, x.end()));
-        XINFER_CHECK(k == k_, ErrorCode::shape_mismatch, name_, ": expected ", k_, " input features, got shape ",
-                     to_string(x));
-        return {x[0], int64_t(n_)};
+        return dense_output_shape(in[0], k_, n_, name_);
     }
     size_t macs(const std::vector<Shape>& in, const Shape&) const override { return size_t(in[0][0]) * n_ * k_; }
     size_t parameter_bytes() const override { return packed_.size() + bias_.size(); }

@@ -46,6 +46,25 @@ inline void check_rank(const Shape& s, size_t rank, const std::string& who) {
                  to_string(s));
 }
 
+// [N, ...] -> [N, n_out] for a dense layer of k inputs (the trailing dimensions flattened).
+inline Shape dense_output_shape(const Shape& x, size_t k, size_t n_out, const std::string& who) {
+    XINFER_CHECK(x.size() >= 2, ErrorCode::shape_mismatch, who, ": expected a batched input, got ", to_string(x));
+    XINFER_CHECK(checked_numel(Shape(x.begin() + 1, x.end())) == k, ErrorCode::shape_mismatch, who, ": expected ", k,
+                 " input features, got shape ", to_string(x));
+    return {x[0], int64_t(n_out)};
+}
+
+// NHWC [N, H, W, cin] -> [N, OH, OW, cout] for a convolution window.
+inline Shape conv_output_shape(const Shape& x, const Window2D& w, size_t cin, size_t cout, const std::string& who) {
+    check_rank(x, 4, who);
+    XINFER_CHECK(size_t(x[3]) == cin, ErrorCode::shape_mismatch, who, ": expected ", cin, " input channels, got shape ",
+                 to_string(x));
+    const int oh = w.out_h(int(x[1])), ow = w.out_w(int(x[2]));
+    XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, who, ": input ", to_string(x), " is smaller than the ",
+                 w.kernel_h, "x", w.kernel_w, " window");
+    return {x[0], oh, ow, int64_t(cout)};
+}
+
 // Splits `count` items into roughly `per_thread_chunks` chunks per thread (work balance on small layers).
 template <class F>
 void parallel_chunks(ThreadPool* pool, size_t count, F&& fn) {

@@ -197,14 +197,7 @@ public:
     DataType input_dtype(size_t) const override { return DataType::s8; }
     DataType output_dtype() const override { return DataType::s8; }
     Shape output_shape(const std::vector<Shape>& in) const override {
-        check_rank(in[0], 4, name_);
-        const Shape& x = in[0];
-        XINFER_CHECK(size_t(x[3]) == cin_g_ * groups_, ErrorCode::shape_mismatch, name_, ": expected ",
-                     cin_g_ * groups_, " input channels, got shape ", to_string(x));
-        const int oh = win_.out_h(int(x[1])), ow = win_.out_w(int(x[2]));
-        XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, name_, ": input ", to_string(x),
-                     " is smaller than the ", win_.kernel_h, "x", win_.kernel_w, " window");
-        return {x[0], oh, ow, int64_t(cout_)};
+        return conv_output_shape(in[0], win_, cin_g_ * groups_, cout_, name_);
     }
     size_t workspace_bytes(const std::vector<Shape>& in, int threads) const override {
         if (variant_ == Variant::dwconv3x3) return kernels::s8::dwconv3x3_s8_workspace_bytes(size_t(in[0][3]));
@@ -321,12 +314,7 @@ public:
     DataType input_dtype(size_t) const override { return DataType::s8; }
     DataType output_dtype() const override { return DataType::s8; }
     Shape output_shape(const std::vector<Shape>& in) const override {
-        const Shape& x = in[0];
-        XINFER_CHECK(x.size() >= 2, ErrorCode::shape_mismatch, name_, ": expected a batched input, got ", to_string(x));
-        const size_t k = checked_numel(Shape(x.begin() + 1, x.end()));
-        XINFER_CHECK(k == k_, ErrorCode::shape_mismatch, name_, ": expected ", k_, " input features, got shape ",
-                     to_string(x));
-        return {x[0], int64_t(n_)};
+        return dense_output_shape(in[0], k_, n_, name_);
     }
     size_t macs(const std::vector<Shape>& in, const Shape&) const override { return size_t(in[0][0]) * n_ * k_; }
     size_t parameter_bytes() const override { return weights_.size() + bias_.size() + multiplier_.size() * 4; }

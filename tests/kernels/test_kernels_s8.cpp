@@ -21,7 +21,7 @@
 #include "xinfer/kernels/s8/dwconv3x3.hpp"
 #include "xinfer/kernels/s8/eltwise.hpp"
 #include "xinfer/kernels/s8/gemm.hpp"
-#include "xinfer/kernels/s8/im2col.hpp"
+#include "xinfer/kernels/im2col.hpp"
 #include "xinfer/kernels/s8/pool.hpp"
 
 using namespace xinfer;
@@ -469,7 +469,7 @@ TEST_CASE_TEMPLATE("global_avg_pool_s8 matches the reference", Arch, XINFER_S8_A
     informative.check();
 }
 
-TEST_CASE("im2col_nhwc_s8 lays out (ky, kx, ci) rows with the zero point in the padding") {
+TEST_CASE("im2col_nhwc (int8) lays out (ky, kx, ci) rows with the zero point in the padding") {
     uint32_t seed = 89000;
     for (int k : {1, 2, 3, 5})
         for (int stride : {1, 2})
@@ -491,8 +491,8 @@ TEST_CASE("im2col_nhwc_s8 lays out (ky, kx, ci) rows with the zero point in the 
                         for (size_t g = 0; g < groups; ++g) {
                             const size_t p0 = P / 3, p1 = P;
                             Bytes got((p1 - p0) * ld), want((p1 - p0) * ld);
-                            s8::im2col_nhwc_s8(H, W, C, x.data(), x_zero, win, size_t(OW), g, cin_g, p0, p1,
-                                               got.data(), ld);
+                            kernels::im2col_nhwc(H, W, C, x.data(), x_zero, win, size_t(OW), g, cin_g, p0, p1,
+                                                 got.data(), ld);
                             for (size_t p = p0; p < p1; ++p)
                                 for (int ky = 0; ky < k; ++ky)
                                     for (int kx = 0; kx < k; ++kx)

@@ -13,7 +13,7 @@
 #include "xinfer/kernels/f32/conv_direct.hpp"
 #include "xinfer/kernels/f32/dwconv3x3.hpp"
 #include "xinfer/kernels/f32/gemm.hpp"
-#include "xinfer/kernels/f32/im2col.hpp"
+#include "xinfer/kernels/im2col.hpp"
 #include "xinfer/kernels/ref/conv2d.hpp"
 #include "xinfer/ops/op.hpp"
 
@@ -193,8 +193,8 @@ public:
                             const float* xi = x + n * H * W * C;
                             float* yi = y + (n * pixels + p0) * cout_;
                             for (size_t g = 0; g < p_.groups; ++g) {
-                                kernels::f32::im2col_nhwc_f32(H, W, C, xi, p_.window, OW, g, cin_g_, p0, p1, cols,
-                                                              k_group);
+                                kernels::im2col_nhwc(H, W, C, xi, 0.0f, p_.window, OW, g, cin_g_, p0, p1, cols,
+                                                     k_group);
                                 kernels::f32::gemm_f32<Arch>(0, p1 - p0, 0, panels, cout_g, k_group, cols, k_group,
                                                              packed + g * group_floats_, yi + g * cout_g, cout_, mm);
                             }

@@ -13,8 +13,8 @@
 #include "xinfer/kernels/ref/int8.hpp"
 #include "xinfer/kernels/s8/dwconv3x3.hpp"
 #include "xinfer/kernels/s8/eltwise.hpp"
+#include "xinfer/kernels/im2col.hpp"
 #include "xinfer/kernels/s8/gemm.hpp"
-#include "xinfer/kernels/s8/im2col.hpp"
 #include "xinfer/kernels/s8/pool.hpp"
 #include "xinfer/ops/op.hpp"
 
@@ -261,8 +261,8 @@ public:
                             const size_t p0 = (chunk % chunks_per_image) * kIm2colRows;
                             const size_t p1 = std::min(pixels, p0 + kIm2colRows);
                             for (size_t g = 0; g < groups_; ++g) {
-                                kernels::s8::im2col_nhwc_s8(H, W, C, x + n * H * W * C, int8_t(x_.zero_point), win_,
-                                                            OW, g, cin_g_, p0, p1, cols, k_group);
+                                kernels::im2col_nhwc(H, W, C, x + n * H * W * C, int8_t(x_.zero_point), win_, OW,
+                                                     g, cin_g_, p0, p1, cols, k_group);
                                 kernels::s8::gemm_s8<Arch>(0, p1 - p0, cout_g, k_group, cols, k_group,
                                                            weights_.data() + g * group_bytes_,
                                                            y + (n * pixels + p0) * cout_ + g * cout_g, cout_, rq_);

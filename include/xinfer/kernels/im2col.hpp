@@ -1,37 +1,38 @@
 #pragma once
-// int8 im2col for the general convolution path: one row of KH*KW*cin_g values per output pixel, in (ky, kx, ci)
-// order (OHWI, matching the weights); taps in the padding hold the input zero point (the real value 0).
+// im2col for the general convolution path (fp32 and int8): one row of KH*KW*cin_g values per output pixel, in
+// (ky, kx, ci) order (OHWI, matching the weights). Taps in the padding hold `pad`: 0 for fp32, the input zero point
+// (the real value 0) for int8. The GEMM then runs on these rows.
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 
 #include "xinfer/core/shape.hpp"
 
-namespace xinfer::kernels::s8 {
+namespace xinfer::kernels {
 
 // Rows for output pixels [p0, p1) of one image [H][W][C], group `group` of cin_g channels; cols has stride ld >=
 // KH*KW*cin_g.
-inline void im2col_nhwc_s8(size_t H, size_t W, size_t C, const int8_t* x, int8_t x_zero, const Window2D& win,
-                           size_t OW, size_t group, size_t cin_g, size_t p0, size_t p1, int8_t* cols, size_t ld) {
+template <class T>
+void im2col_nhwc(size_t H, size_t W, size_t C, const T* x, T pad, const Window2D& win, size_t OW, size_t group,
+                 size_t cin_g, size_t p0, size_t p1, T* cols, size_t ld) {
     for (size_t p = p0; p < p1; ++p) {
         const size_t oy = p / OW, ox = p % OW;
-        int8_t* row = cols + (p - p0) * ld;
+        T* row = cols + (p - p0) * ld;
         for (int ky = 0; ky < win.kernel_h; ++ky) {
             const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
             for (int kx = 0; kx < win.kernel_w; ++kx, row += cin_g) {
                 const long ix = long(ox) * win.stride_w - win.pads.left + long(kx) * win.dilation_w;
                 const bool inside = iy >= 0 && iy < long(H) && ix >= 0 && ix < long(W);
-                const int8_t* src = inside ? x + (size_t(iy) * W + size_t(ix)) * C + group * cin_g : nullptr;
+                const T* src = inside ? x + (size_t(iy) * W + size_t(ix)) * C + group * cin_g : nullptr;
                 if (cin_g <= 8) {  // the stem (3 channels): a call per tap would cost more than the copy
-                    for (size_t c = 0; c < cin_g; ++c) row[c] = inside ? src[c] : x_zero;
+                    for (size_t c = 0; c < cin_g; ++c) row[c] = inside ? src[c] : pad;
                 } else if (inside) {
-                    std::memcpy(row, src, cin_g);
+                    std::memcpy(row, src, cin_g * sizeof(T));
                 } else {
-                    std::memset(row, x_zero, cin_g);
+                    for (size_t c = 0; c < cin_g; ++c) row[c] = pad;
                 }
             }
         }
     }
 }
 
-}  // namespace xinfer::kernels::s8
+}  // namespace xinfer::kernels

@@ -14,14 +14,21 @@ using namespace xinfer;
 TEST_CASE("ThreadPool covers every index exactly once, for every thread count and size") {
     for (int threads : {1, 2, 3, 4, 7}) {
         ThreadPool pool(threads);
-        for (size_t count : {size_t(0), size_t(1), size_t(2), size_t(5), size_t(64), size_t(1001)}) {
-            std::vector<std::atomic<int>> hits(count);
-            for (int round = 0; round < 20; ++round)
-                pool.parallel_for(count, [&](size_t b, size_t e) {
-                    for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
-                });
-            for (size_t i = 0; i < count; ++i) REQUIRE(hits[i].load() == 20);
-        }
+        for (size_t count : {size_t(0), size_t(1), size_t(2), size_t(5), size_t(64), size_t(1001)})
+            for (size_t chunks_per_thread : {1, 3, 8}) {
+                std::vector<std::atomic<int>> hits(count);
+                std::atomic<int> empty_ranges{0};
+                for (int round = 0; round < 20; ++round)
+                    pool.parallel_for(
+                        count,
+                        [&](size_t b, size_t e) {
+                            if (b >= e) empty_ranges++;
+                            for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+                        },
+                        chunks_per_thread);
+                for (size_t i = 0; i < count; ++i) REQUIRE(hits[i].load() == 20);
+                CHECK(empty_ranges.load() == 0);
+            }
     }
 }
 
@@ -39,12 +46,28 @@ TEST_CASE("ThreadPool uses its workers and survives idle periods") {
     std::atomic<int> others{0};
     const auto caller = std::this_thread::get_id();
     for (int i = 0; i < 3; ++i) {
+        // Each chunk lasts long enough for a sleeping worker to wake and claim the other one.
         pool.parallel_for(2, [&](size_t, size_t) {
             if (std::this_thread::get_id() != caller) others++;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers go to sleep, then wake again
     }
     CHECK(others.load() == 3);
+}
+
+TEST_CASE("ThreadPool: the caller takes the chunks a busy worker has not claimed") {
+    ThreadPool pool(2);
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> by_caller{0};
+    std::vector<std::atomic<int>> hits(64);
+    pool.parallel_for(64, [&](size_t b, size_t e) {
+        if (std::this_thread::get_id() == caller) by_caller++;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow worker
+        for (size_t i = b; i < e; ++i) hits[i]++;
+    }, 8);
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+    CHECK(by_caller.load() >= 8);  // 16 chunks; the worker sleeps in each one it claims
 }
 
 TEST_CASE("checked_numel rejects negative dimensions and overflow") {

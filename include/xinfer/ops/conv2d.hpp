@@ -142,9 +142,8 @@ public:
             case Variant::gemm_1x1: {
                 constexpr size_t MR = kernels::f32::GemmConfig<Arch>::mr, NR = kernels::f32::GemmConfig<Arch>::nr;
                 const size_t M = N * H * W, panels = (cout_ + NR - 1) / NR;
-                parallel_chunks(a.pool, (M + MR - 1) / MR, [&](size_t t0, size_t t1) {
-                    kernels::f32::gemm_f32<Arch>(t0 * MR, std::min(M, t1 * MR), 0, panels, cout_, C, x, C, packed, y,
-                                                 cout_, mm);
+                parallel_gemm(a.pool, M, MR, panels, [&](size_t m0, size_t m1, size_t p0, size_t p1) {
+                    kernels::f32::gemm_f32<Arch>(m0, m1, p0, p1, cout_, C, x, C, packed, y, cout_, mm);
                 });
                 return;
             }

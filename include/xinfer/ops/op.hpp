@@ -65,11 +65,26 @@ inline Shape conv_output_shape(const Shape& x, const Window2D& w, size_t cin, si
     return {x[0], oh, ow, int64_t(cout)};
 }
 
-// Splits `count` items into roughly `per_thread_chunks` chunks per thread (work balance on small layers).
+// Splits `count` items into up to `chunks_per_thread` chunks per thread; the threads claim them one at a time, so
+// more chunks balance better when a core is busy elsewhere, at the cost of smaller pieces.
 template <class F>
-void parallel_chunks(ThreadPool* pool, size_t count, F&& fn) {
+void parallel_chunks(ThreadPool* pool, size_t count, F&& fn, size_t chunks_per_thread = 4) {
     if (!pool || pool->threads() == 1) return fn(size_t(0), count);
-    pool->parallel_for(count, fn);
+    pool->parallel_for(count, fn, chunks_per_thread);
+}
+
+// Splits a GEMM of M rows (tiles of mr) and `panels` weight panels over the pool; fn(m0, m1, p0, p1). Many rows:
+// by row tiles. Few rows (the late layers: large weights, small activations): by panels, so each thread streams
+// only its share of the weights. panels == 0 means the kernel cannot split its panels.
+template <class F>
+void parallel_gemm(ThreadPool* pool, size_t M, size_t mr, size_t panels, F&& fn) {
+    const size_t threads = pool ? size_t(pool->threads()) : 1, tiles = (M + mr - 1) / mr;
+    if (threads == 1) return fn(size_t(0), M, size_t(0), panels);
+    if (panels < 2 * threads || tiles >= 8 * threads)
+        return parallel_chunks(
+            pool, tiles, [&](size_t t0, size_t t1) { fn(t0 * mr, std::min(M, t1 * mr), size_t(0), panels); },
+            tiles >= 32 * threads ? 4 : 2);
+    parallel_chunks(pool, panels, [&](size_t p0, size_t p1) { fn(size_t(0), M, p0, p1); }, 2);
 }
 
 }  // namespace xinfer::ops

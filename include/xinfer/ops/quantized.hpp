@@ -227,9 +227,8 @@ public:
             case Variant::gemm_1x1: {
                 constexpr size_t MR = kernels::s8::gemm_s8_mr<Arch>();
                 const size_t M = N * H * W;
-                parallel_chunks(a.pool, (M + MR - 1) / MR, [&](size_t t0, size_t t1) {
-                    kernels::s8::gemm_s8<Arch>(t0 * MR, std::min(M, t1 * MR), cout_, C, x, C, weights_.data(), y,
-                                               cout_, rq_);
+                parallel_gemm(a.pool, M, MR, 0, [&](size_t m0, size_t m1, size_t, size_t) {
+                    kernels::s8::gemm_s8<Arch>(m0, m1, cout_, C, x, C, weights_.data(), y, cout_, rq_);
                 });
                 return;
             }

@@ -27,6 +27,20 @@
 #include "xinfer/quant/ptq.hpp"
 #include "xinfer/quant/report.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace xinfer::detail {
+// Gives freed heap pages back to the system, which glibc otherwise keeps: loading allocates and frees copies of
+// the weights, and a process that then only runs the model should not hold on to them.
+inline void return_free_memory() {
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
+}
+}  // namespace xinfer::detail
+
 namespace xinfer {
 
 struct ModelOptions {
@@ -72,6 +86,12 @@ public:
         if (is_tfjs(data, size)) return io::import_tfjs(path);
         const size_t slash = path.find_last_of('/');
         const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+        if (is_onnx(data, size) && !is_safetensors(data, size)) {
+            io::XinfModel m = io::onnx::import_onnx(data, size, path, dir, {}, file.get());
+            file.reset();
+            detail::return_free_memory();  // the importer's temporaries
+            return m;
+        }
         return import_bytes(std::move(file), data, size, path, dir);
     }
 
@@ -89,6 +109,7 @@ public:
         if (options.optimize) optimize(graph);
         else graph.sort_and_validate();
         auto impl = std::make_shared<Impl>(std::move(graph), std::move(metadata), options);
+        detail::return_free_memory();  // the optimizer's and the weight packing's temporaries
         return Model(std::move(impl));
     }
 

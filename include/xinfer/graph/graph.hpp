@@ -71,6 +71,20 @@ struct Constant {
         c.owner = std::move(buf);
         return c;
     }
+    // A new F32 constant of `shape` whose values fill(float*) writes: no intermediate copy of large weights.
+    template <class Fill>
+    static Constant make_f32(Shape shape, Fill&& fill) {
+        const size_t n = checked_numel(shape);
+        auto buf = std::make_shared<AlignedBuffer>(n * sizeof(float));
+        fill(buf->as<float>());
+        Constant c;
+        c.dtype = DataType::f32;
+        c.shape = std::move(shape);
+        c.data = buf->data();
+        c.bytes = n * sizeof(float);
+        c.owner = std::move(buf);
+        return c;
+    }
     static Constant from_floats(Shape shape, const std::vector<float>& values) {
         XINFER_CHECK(checked_numel(shape) == values.size(), ErrorCode::internal, "constant shape ",
                      to_string(shape), " does not match ", values.size(), " values");

@@ -2,6 +2,7 @@
 // Read-only access to a whole file: memory-mapped where possible, otherwise read into an AlignedBuffer.
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -103,6 +104,19 @@ public:
 
     const std::byte* data() const { return data_; }
     size_t size() const { return size_; }
+    // Drops the whole pages inside [p, p + n) from this process's memory (they stay in the page cache and come back
+    // on the next read): for bytes already copied out, so that a model's weights are not resident twice while
+    // loading. Does nothing for a read copy.
+    void release(const std::byte* p, size_t n) const {
+#if XINFER_HAS_MMAP
+        if (!map_ || p < data_ || n == 0 || size_t(p - data_) > size_ || n > size_ - size_t(p - data_)) return;
+        const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+        const uintptr_t begin = (uintptr_t(p) + page - 1) / page * page, end = (uintptr_t(p) + n) / page * page;
+        if (begin < end) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+        (void)p, (void)n;
+#endif
+    }
     const std::string& path() const { return path_; }
     bool is_mapped() const { return map_ != nullptr; }
 

@@ -150,9 +150,9 @@ inline Constant ints_constant(Shape shape, const std::vector<int64_t>& v) {
 class Importer {
 public:
     Importer(const ModelProto& m, std::string source, std::string base_dir,
-             std::map<std::string, Constant> constant_inputs = {})
+             std::map<std::string, Constant> constant_inputs = {}, const MappedFile* mapping = nullptr)
         : m_(m), source_(std::move(source)), base_dir_(std::move(base_dir)),
-          constant_inputs_(std::move(constant_inputs)) {
+          constant_inputs_(std::move(constant_inputs)), mapping_(mapping) {
         for (auto& o : m_.opset_import)
             if (o.domain.empty() || o.domain == "ai.onnx") opset_ = o.version;
     }
@@ -167,6 +167,7 @@ public:
         for (auto& t : g.initializer) {
             try {
                 set_const(t.name, to_constant(t, base_dir_, source_));
+                if (mapping_ && t.has_raw_data) mapping_->release(t.raw_data, t.raw_size);
             } catch (const Error& e) {
                 XINFER_THROW(e.code(), e.what(), users_of(t.name));
             }
@@ -182,6 +183,7 @@ public:
             if (fused_.count(&n)) continue;  // already part of an int8 op
             try {
                 import_node(n);
+                release_consumed_weights(n);
             } catch (const Downstream&) {
                 for (auto& out : n.output) mark_unknown(out);
             } catch (const Unsupported& e) {
@@ -242,6 +244,22 @@ private:
         v.ir = name;
         v.unknown = true;
         values_[name] = v;
+    }
+    // Frees the ONNX-order copy of a large weight once every node reading it (all of them layers, which keep
+    // their own layout of it) has been imported: the importer's peak memory is then about one copy of the weights.
+    void release_consumed_weights(const NodeProto& n) {
+        static const std::set<std::string> layers = {"Conv", "Gemm", "MatMul"};
+        if (!layers.count(n.op_type)) return;
+        for (auto& in : n.input) {
+            if (in.empty() || graph_outputs_.count(in) || ++imported_uses_[in] != consumers_[in].size()) continue;
+            auto it = values_.find(in);
+            if (it == values_.end() || !it->second.is_const || it->second.constant.bytes < (size_t(64) << 10)) continue;
+            const auto& readers = consumers_[in];
+            if (!std::all_of(readers.begin(), readers.end(), [&](const NodeProto* r) { return layers.count(r->op_type); }))
+                continue;
+            it->second.constant.owner.reset();  // the graph keeps its own reference where it shares these bytes
+            it->second.constant.data = nullptr;
+        }
     }
     const ValueState& value(const std::string& name) const {
         auto it = values_.find(name);
@@ -554,10 +572,10 @@ private:
             throw Unsupported("input '" + geo.src + "' is a " + to_string(values_.at(geo.src).elem) + " tensor");
         const int64_t cout = w.shape[0], cin_g = w.shape[1];
         // OIHW -> OHWI
-        std::vector<float> ohwi(w.numel());
-        kernels::ref::transpose_f32(w.shape, {0, 2, 3, 1}, w.as<float>(), ohwi.data());
         const std::string wname = fresh(n.input[1] + "/ohwi");
-        ir_.constants[wname] = Constant::from_floats({cout, w.shape[2], w.shape[3], cin_g}, ohwi);
+        ir_.constants[wname] = Constant::make_f32({cout, w.shape[2], w.shape[3], cin_g}, [&](float* ohwi) {
+            kernels::ref::transpose_f32(w.shape, {0, 2, 3, 1}, w.as<float>(), ohwi);
+        });
         std::vector<std::string> inputs{as_nhwc(geo.src), wname};
         if (has_input(n, 2)) {
             const Constant& b = const_input(n, 2, "the bias");
@@ -865,12 +883,15 @@ private:
             return general_gemm(n, alpha, beta, ta, tb);
         const int64_t K = tb ? b.shape[1] : b.shape[0], N = tb ? b.shape[0] : b.shape[1];
         XINFER_CHECK(a.shape[1] == K, ErrorCode::shape_mismatch, "Gemm: A ", ::xinfer::to_string(a.shape), " vs B ", ::xinfer::to_string(b.shape));
-        std::vector<float> bw = const_floats(b.constant, "B"), w(size_t(N * K));
-        for (int64_t nn = 0; nn < N; ++nn)
-            for (int64_t k = 0; k < K; ++k)
-                w[size_t(nn * K + k)] = alpha * (tb ? bw[size_t(nn * K + k)] : bw[size_t(k * N + nn)]);
+        std::vector<float> converted;
+        const float* bw = b.constant.dtype == DataType::f32 ? b.constant.as<float>()
+                                                             : (converted = const_floats(b.constant, "B")).data();
         std::vector<std::string> inputs{as_onnx(n.input[0]), fresh(n.input[1] + "/dense")};
-        ir_.constants[inputs[1]] = Constant::from_floats({N, K}, w);
+        ir_.constants[inputs[1]] = Constant::make_f32({N, K}, [&](float* w) {
+            for (int64_t nn = 0; nn < N; ++nn)
+                for (int64_t k = 0; k < K; ++k)
+                    w[size_t(nn * K + k)] = alpha * (tb ? bw[size_t(nn * K + k)] : bw[size_t(k * N + nn)]);
+        });
         if (has_input(n, 2)) {
             const ValueState& c = input(n, 2);
             const std::vector<float> cv = const_floats(c.constant, "C");
@@ -1252,6 +1273,8 @@ private:
     std::set<std::string> used_names_;
     Graph ir_;
     std::map<std::string, std::vector<const NodeProto*>> consumers_;  // ONNX value -> the nodes reading it
+    const MappedFile* mapping_ = nullptr;
+    std::map<std::string, size_t> imported_uses_;                      // ONNX value -> readers imported so far
     std::set<std::string> graph_outputs_;
     std::set<const NodeProto*> fused_;  // nodes already imported as part of an int8 op
 };
@@ -1266,18 +1289,21 @@ namespace xinfer::io::onnx {
 
 // Imports ONNX bytes; external data files are looked up next to `base_dir` (empty: none allowed). Graph inputs named
 // in `constant_inputs` become constants with those values.
+// `mapping`, when the bytes are a mapped file, lets the importer drop each page of it from memory once copied.
 inline XinfModel import_onnx(const std::byte* data, size_t size, const std::string& source,
                              const std::string& base_dir = "",
-                             const std::map<std::string, Constant>& constant_inputs = {}) {
+                             const std::map<std::string, Constant>& constant_inputs = {},
+                             const MappedFile* mapping = nullptr) {
     const ModelProto m = parse_model(data, size, source);
-    return detail::Importer(m, source, base_dir, constant_inputs).run();
+    if (mapping) mapping->release(data, size);  // parsing touched every page; each weight is read once more below
+    return detail::Importer(m, source, base_dir, constant_inputs, mapping).run();
 }
 
 inline XinfModel load_onnx(const std::string& path, const std::map<std::string, Constant>& constant_inputs = {}) {
     MappedFile file(path);
     const size_t slash = path.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-    return import_onnx(file.data(), file.size(), path, dir, constant_inputs);
+    return import_onnx(file.data(), file.size(), path, dir, constant_inputs, &file);
 }
 
 }  // namespace xinfer::io::onnx

@@ -43,11 +43,39 @@ void for_each_index(const Dims& d, F&& f) {
     }
 }
 
-// y = x transposed: y's dimension i is x's dimension perm[i]. Ranks up to 6 run as six plain nested loops over
+// y[b][j][i] = x[b][i][j] for B matrices of rows x cols, in tiles that keep reads and writes within a few lines.
+inline void transpose_matrices_f32(size_t B, size_t rows, size_t cols, const float* x, float* y) {
+    constexpr size_t T = 32;
+    for (size_t b = 0; b < B; ++b, x += rows * cols, y += rows * cols)
+        for (size_t j0 = 0; j0 < cols; j0 += T)
+            for (size_t i0 = 0; i0 < rows; i0 += T) {
+                const size_t j1 = std::min(cols, j0 + T), i1 = std::min(rows, i0 + T);
+                for (size_t j = j0; j < j1; ++j)
+                    for (size_t i = i0; i < i1; ++i) y[j * rows + i] = x[i * cols + j];
+            }
+}
+
+// y = x transposed: y's dimension i is x's dimension perm[i]. A permutation that moves one axis past a block of
+// others (NCHW <-> NHWC) is a batch of matrix transposes. Other ranks up to 6 run as six plain nested loops over
 // the output (contiguous writes, strided reads); higher ranks take the general index walk.
 inline void transpose_f32(const Dims& x_dims, const std::vector<int64_t>& perm, const float* x, float* y) {
-    const auto xs = row_major_strides(x_dims);
     const size_t r = perm.size();
+    // perm = [0 .. k-1, then the axes k .. r-1 rotated by `shift`]: batch = dims[0 .. k), the rest a matrix.
+    size_t k = 0;
+    while (k < r && perm[k] == int64_t(k)) ++k;
+    if (k + 1 < r) {
+        const size_t shift = size_t(perm[k]) - k;  // perm[k + i] = k + (shift + i) mod (r - k)
+        bool rotation = shift > 0;
+        for (size_t i = 0; rotation && i < r - k; ++i) rotation = perm[k + i] == int64_t(k + (shift + i) % (r - k));
+        if (rotation) {
+            size_t batch = 1, rows = 1, cols = 1;
+            for (size_t i = 0; i < k; ++i) batch *= size_t(x_dims[i]);
+            for (size_t i = k; i < k + shift; ++i) rows *= size_t(x_dims[i]);
+            for (size_t i = k + shift; i < r; ++i) cols *= size_t(x_dims[i]);
+            return transpose_matrices_f32(batch, rows, cols, x, y);
+        }
+    }
+    const auto xs = row_major_strides(x_dims);
     if (r <= 6) {
         size_t d[6] = {1, 1, 1, 1, 1, 1}, s[6] = {0, 0, 0, 0, 0, 0};
         for (size_t i = 0; i < r; ++i) d[6 - r + i] = size_t(x_dims[size_t(perm[i])]), s[6 - r + i] = xs[size_t(perm[i])];

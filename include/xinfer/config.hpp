@@ -33,6 +33,13 @@
 #define XINFER_ARCH xsimd::default_arch
 #endif
 
+// Keeps a microkernel out of line: inlined into a large caller, g++ 12 spills its accumulators to the stack.
+#if defined(__GNUC__) || defined(__clang__)
+#define XINFER_NOINLINE __attribute__((noinline))
+#else
+#define XINFER_NOINLINE
+#endif
+
 // Full unrolling of the short register-tile loops of microkernels, so that accumulator arrays live in registers
 // (without it g++ -O2 keeps them on the stack).
 #if defined(__clang__)

@@ -34,7 +34,7 @@ TEST_CASE("gemm_f32 matches the reference over M, N, K remainders and strides") 
     uint32_t seed = 1000;
     for (size_t M : {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 19})
         for (size_t N : {size_t(1), size_t(3), NR / 2 - 1, NR / 2, NR / 2 + 1, NR - 1, NR, NR + 1, 2 * NR + 3})
-            for (size_t K : {1, 2, 3, 7, 16, 37, 96}) {
+            for (size_t K : {1, 2, 3, 7, 16, 37, 96, 301}) {
                 ++seed;
                 std::mt19937 rng(seed);
                 const size_t lda = K + (seed % 3 == 0 ? 5 : 0), ldc = N + (seed % 2 ? 3 : 0);
@@ -44,10 +44,11 @@ TEST_CASE("gemm_f32 matches the reference over M, N, K remainders and strides") 
                 kernels::f32::pack_gemm_goi(N, K, NR, W.data(), bias.data(), packed.data());
                 Floats got(M * ldc), want(M * ldc), mag(M * ldc);
                 const size_t panels = (N + NR - 1) / NR;
-                // Split the work the way ops do (row range x panel range) to cover the sub-range path too.
-                const size_t mh = M / 2;
+                // Split the work the way ops do (row ranges, panel ranges) to cover the sub-range paths too.
+                const size_t mh = M / 2, ph = panels / 2;
                 kernels::f32::gemm_f32<Arch>(0, mh, 0, panels, N, K, A.data(), lda, packed.data(), got.data(), ldc, mm);
-                kernels::f32::gemm_f32<Arch>(mh, M, 0, panels, N, K, A.data(), lda, packed.data(), got.data(), ldc, mm);
+                kernels::f32::gemm_f32<Arch>(mh, M, 0, ph, N, K, A.data(), lda, packed.data(), got.data(), ldc, mm);
+                kernels::f32::gemm_f32<Arch>(mh, M, ph, panels, N, K, A.data(), lda, packed.data(), got.data(), ldc, mm);
                 kernels::ref::gemm_f32(M, N, K, A.data(), lda, W.data(), bias.data(), want.data(), ldc, mm);
                 Floats aA = abs_of(A), aW = abs_of(W), ab = abs_of(bias);
                 kernels::ref::gemm_f32(M, N, K, aA.data(), lda, aW.data(), ab.data(), mag.data(), ldc, {});

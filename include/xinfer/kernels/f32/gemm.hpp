@@ -33,63 +33,77 @@ inline void pack_gemm_goi(size_t N, size_t K, size_t nr, const float* w, const f
     }
 }
 
-// One MR x NR tile: rows a[0..MR) (stride lda), one packed panel w, nc <= NR valid output columns.
-template <size_t MR, class Arch>
-void gemm_ukernel_f32(size_t K, const float* a, size_t lda, const float* w, float* c, size_t ldc, size_t nc,
-                      MinMax mm) {
+// One MR x (NV vectors) tile: rows a[0..MR) (stride lda), one packed panel w (NR = 2 vectors wide), nc <= NV
+// vectors' worth of valid output columns. NV = 1 serves a last panel that is at most half used (e.g. N = 24).
+template <size_t MR, size_t NV, class Arch>
+XINFER_NOINLINE void gemm_ukernel_f32(size_t K, const float* a, size_t lda, const float* w, float* c, size_t ldc,
+                                      size_t nc, MinMax mm) {
     using B = xsimd::batch<float, Arch>;
     constexpr size_t S = B::size;
-    XINFER_ASSERT(nc >= 1 && nc <= 2 * S);
-    B acc0[MR], acc1[MR];
-    const B bias0 = B::load_unaligned(w), bias1 = B::load_unaligned(w + S);
+    static_assert(NV == 1 || NV == 2, "one or two vectors of output columns");
+    XINFER_ASSERT(nc >= 1 && nc <= NV * S);
+    B acc[NV][MR];
 XINFER_UNROLL
-    for (size_t r = 0; r < MR; ++r) acc0[r] = bias0, acc1[r] = bias1;
+    for (size_t v = 0; v < NV; ++v) {
+        const B bias = B::load_unaligned(w + v * S);
+XINFER_UNROLL
+        for (size_t r = 0; r < MR; ++r) acc[v][r] = bias;
+    }
     w += 2 * S;
     for (size_t k = 0; k < K; ++k) {
-        const B w0 = B::load_unaligned(w), w1 = B::load_unaligned(w + S);
+        B wv[NV];
+XINFER_UNROLL
+        for (size_t v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * S);
         w += 2 * S;
         // Each row's broadcast is consumed before the next is loaded: keeps register pressure at 15.
 XINFER_UNROLL
         for (size_t r = 0; r < MR; ++r) {
             const B ar(a[r * lda + k]);
-            acc0[r] = xsimd::fma(ar, w0, acc0[r]);
-            acc1[r] = xsimd::fma(ar, w1, acc1[r]);
+XINFER_UNROLL
+            for (size_t v = 0; v < NV; ++v) acc[v][r] = xsimd::fma(ar, wv[v], acc[v][r]);
         }
     }
     const B lo(mm.min), hi(mm.max);
 XINFER_UNROLL
     for (size_t r = 0; r < MR; ++r) {
-        const B v0 = xsimd::min(xsimd::max(acc0[r], lo), hi);
-        const B v1 = xsimd::min(xsimd::max(acc1[r], lo), hi);
         float* cr = c + r * ldc;
-        if (nc == 2 * S) {
-            v0.store_unaligned(cr);
-            v1.store_unaligned(cr + S);
+        if (nc == NV * S) {
+XINFER_UNROLL
+            for (size_t v = 0; v < NV; ++v) xsimd::min(xsimd::max(acc[v][r], lo), hi).store_unaligned(cr + v * S);
         } else {
-            alignas(64) float tmp[2 * S];
-            v0.store_aligned(tmp);
-            v1.store_aligned(tmp + S);
+            alignas(64) float tmp[NV * S];
+XINFER_UNROLL
+            for (size_t v = 0; v < NV; ++v) xsimd::min(xsimd::max(acc[v][r], lo), hi).store_aligned(tmp + v * S);
             std::copy(tmp, tmp + nc, cr);
         }
+    }
+}
+
+template <size_t NV, class Arch>
+void gemm_tile_f32_nv(size_t mr, size_t K, const float* a, size_t lda, const float* w, float* c, size_t ldc,
+                      size_t nc, MinMax mm) {
+    switch (mr) {
+        case 6: return gemm_ukernel_f32<6, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        case 5: return gemm_ukernel_f32<5, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        case 4: return gemm_ukernel_f32<4, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        case 3: return gemm_ukernel_f32<3, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        case 2: return gemm_ukernel_f32<2, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        case 1: return gemm_ukernel_f32<1, NV, Arch>(K, a, lda, w, c, ldc, nc, mm);
+        default: XINFER_ASSERT(false);
     }
 }
 
 template <class Arch>
 void gemm_tile_f32(size_t mr, size_t K, const float* a, size_t lda, const float* w, float* c, size_t ldc, size_t nc,
                    MinMax mm) {
-    switch (mr) {
-        case 6: return gemm_ukernel_f32<6, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        case 5: return gemm_ukernel_f32<5, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        case 4: return gemm_ukernel_f32<4, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        case 3: return gemm_ukernel_f32<3, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        case 2: return gemm_ukernel_f32<2, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        case 1: return gemm_ukernel_f32<1, Arch>(K, a, lda, w, c, ldc, nc, mm);
-        default: XINFER_ASSERT(false);
-    }
+    constexpr size_t S = GemmConfig<Arch>::simd;
+    if (nc <= S) return gemm_tile_f32_nv<1, Arch>(mr, K, a, lda, w, c, ldc, nc, mm);
+    gemm_tile_f32_nv<2, Arch>(mr, K, a, lda, w, c, ldc, nc, mm);
 }
 
 // Rows [m_begin, m_end) x panels [p_begin, p_end) of the GEMM. Rows are blocked so that a block of A stays in L2
-// while every weight panel streams past it.
+// while every weight panel streams past it. (Iterating rows outside panels when all panels fit in L1 measured the
+// same, within 3 %, on the K <= 32 layers.)
 template <class Arch>
 void gemm_f32(size_t m_begin, size_t m_end, size_t p_begin, size_t p_end, size_t N, size_t K, const float* A,
               size_t lda, const float* packed, float* C, size_t ldc, MinMax mm) {

@@ -6,7 +6,7 @@
 //   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
 //   xinfer convert  IN -o OUT.xinf [preprocessing flags]    (-o OUT.onnx: ONNX export, int8 layers as QDQ)
 //   xinfer quantize --model M --calib DIR|IMAGE [--calib ...] [--method minmax|percentile|entropy|mse]
-//                   [--keep-fp32 NODE,...] [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf
+//                   [--keep-fp32 NODE,...] [--auto-fp32 K] [--weight-bits B] [--offset I] [--limit N] -o OUT.xinf
 //   xinfer validate --model FP32 --quantized INT8 --images DIR|IMAGE [--images ...] [--offset I] [--limit N] [--json]
 //   (quantize and validate take the preprocessing flags too, for models that do not store it)
 // Preprocessing flags: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop
@@ -47,7 +47,7 @@ const char* kUsage =
     "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
     "  convert  IN -o OUT.xinf [preprocessing]   (or -o OUT.onnx: ONNX export, int8 layers as QDQ)\n"
     "  quantize --model M --calib DIR|IMAGE [...] [--method minmax|percentile|entropy|mse] [--keep-fp32 NODE,...]\n"
-    "           [--auto-fp32 K] [--offset I] [--limit N] -o OUT.xinf\n"
+    "           [--auto-fp32 K] [--weight-bits B] [--offset I] [--limit N] -o OUT.xinf\n"
     "  validate --model FP32 --quantized INT8 --images DIR|IMAGE [...] [--offset I] [--limit N] [--json]\n"
     "preprocessing: --scale S (e.g. 1/255) --mean m1,m2,m3 --std s1,s2,s3 --size WxH --resize stretch|crop\n"
     "               --labels FILE|a,b,...\n"
@@ -524,6 +524,7 @@ int cmd_quantize(const Args& args) {
     if (!args.get("--keep-fp32").empty())
         for (const auto& name : split(args.get("--keep-fp32"), ',')) o.keep_fp32.insert(name);
     o.auto_fp32 = args.get_int("--auto-fp32", 0, 0, 1000);
+    o.weight_bits = args.get_int("--weight-bits", 8, 2, 8);
     o.progress = [](size_t done, size_t total) { progress_bar("calibrating", done, total); };
     const auto paths = image_paths(args, "--calib");
     const auto t0 = Clock::now();

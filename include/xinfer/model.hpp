@@ -398,14 +398,14 @@ inline Graph quantize_model_graph(const Graph& fp32, const std::vector<Calibrati
     const auto params = cal.params(options);
     const Calibration* correction = options.bias_correction ? &cal : nullptr;
     std::set<std::string> keep = options.keep_fp32;
-    Graph q = quantize_graph(fp32, params, cal.shapes, keep, correction);
+    Graph q = quantize_graph(fp32, params, cal.shapes, keep, correction, options.weight_bits);
     if (options.auto_fp32 > 0) {
         // Leave the least accurate layers (lowest SQNR on the calibration samples) in fp32.
         QuantReport rep = compare_graphs(fp32, q, samples);
         std::sort(rep.layers.begin(), rep.layers.end(),
                   [](const LayerReport& a, const LayerReport& b) { return a.sqnr_db < b.sqnr_db; });
         for (size_t i = 0; i < rep.layers.size() && i < size_t(options.auto_fp32); ++i) keep.insert(rep.layers[i].node);
-        q = quantize_graph(fp32, params, cal.shapes, keep, correction);
+        q = quantize_graph(fp32, params, cal.shapes, keep, correction, options.weight_bits);
     }
     return q;
 }

@@ -121,6 +121,22 @@ TEST_CASE("quantize_weights: per-channel symmetric weights, int32 bias, vanishin
         }
         CHECK(std::fabs(got - want) <= 0.5 * x_scale * s + 1e-6 * std::fabs(want));
     }
+
+    // Reduced range: 7-bit weights use all of [-63, 63] and still round to the nearest step.
+    const auto q7 = quant::detail::quantize_weights(wc, &bc, x_scale, nullptr, 1, 7);
+    for (size_t c = 0; c < cout; ++c) {
+        if (c == 3) continue;
+        const float s = q7.scales.as<float>()[c];
+        CHECK(s == doctest::Approx(q.scales.as<float>()[c] * 127.0f / 63.0f).epsilon(1e-6));
+        int peak = 0;
+        for (size_t i = 0; i < k; ++i) {
+            const int v = q7.weights.as<int8_t>()[c * k + i];
+            peak = std::max(peak, std::abs(v));
+            CHECK(std::fabs(float(v) * s - w[c * k + i]) <= 0.5f * s * 1.0001f);
+        }
+        CHECK(peak == 63);
+    }
+    CHECK_THROWS_AS(quant::detail::quantize_weights(wc, &bc, x_scale, nullptr, 1, 9), Error);
 }
 
 TEST_CASE("malformed int8 parameters are errors naming the node, not crashes") {

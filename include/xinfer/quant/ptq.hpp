@@ -26,6 +26,9 @@ struct QuantizeOptions {
     std::set<std::string> keep_fp32;    // node names to leave in fp32
     int auto_fp32 = 0;                  // also leave this many of the least accurate layers in fp32
     bool bias_correction = true;        // fold the mean error of the int8 weights into the biases
+    // Weights in [-(2^(b-1) - 1), 2^(b-1) - 1]. 7 ("reduce range") keeps every pair of uint8 x int8 products within
+    // int16, so runtimes whose AVX2 kernels sum pairs in int16 (ONNX Runtime's) compute exactly what xinfer does.
+    int weight_bits = 8;
     std::function<void(size_t done, size_t total)> progress;  // called during calibration
 };
 
@@ -66,7 +69,11 @@ struct QuantizedWeights {
 // rounded weights is added to the bias. It matters where a batch norm with a small variance was folded in: the
 // weighted sum and the bias then nearly cancel, and the rounding error of the weights is systematic.
 inline QuantizedWeights quantize_weights(const Constant& w, const Constant* bias, float x_scale,
-                                         const std::vector<double>* x_means = nullptr, size_t groups = 1) {
+                                         const std::vector<double>* x_means = nullptr, size_t groups = 1,
+                                         int weight_bits = 8) {
+    XINFER_CHECK(weight_bits >= 2 && weight_bits <= 8, ErrorCode::invalid_argument,
+                 "weight bits must be in [2, 8], got ", weight_bits);
+    const double qmax = double((1 << (weight_bits - 1)) - 1);
     const size_t cout = size_t(w.shape[0]), rest = w.numel() / std::max<size_t>(cout, 1);
     const float* src = w.as<float>();
     std::vector<int8_t> q(w.numel());
@@ -80,13 +87,13 @@ inline QuantizedWeights quantize_weights(const Constant& w, const Constant* bias
         double b = bias ? double(bias->as<float>()[c]) : 0.0;
         double amax = 0;
         for (size_t i = 0; i < rest; ++i) amax = std::max(amax, std::fabs(double(src[c * rest + i])));
-        double s = amax / 127.0;
+        double s = amax / qmax;
         s = std::max(s, std::fabs(b) / (double(x_scale) * kBiasLimit));
         s = std::max(s, 1e-20);
         const float sf = float(s);
         scales[c] = sf;
         for (size_t i = 0; i < rest; ++i)
-            q[c * rest + i] = int8_t(std::clamp(std::nearbyint(src[c * rest + i] / sf), -127.0f, 127.0f));
+            q[c * rest + i] = int8_t(std::clamp(std::nearbyint(src[c * rest + i] / sf), -float(qmax), float(qmax)));
         if (correct) {
             const size_t first = (c / std::max<size_t>(cout_g, 1)) * cin_g;
             for (size_t i = 0; i < rest; ++i)
@@ -152,7 +159,7 @@ inline Calibration calibrate(const Graph& graph, const std::vector<CalibrationSa
 // With calibration (for channel means), weights get bias correction.
 inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::QuantParams>& params,
                             const std::map<std::string, Shape>& shapes, const std::set<std::string>& keep_fp32,
-                            const Calibration* bias_correction = nullptr) {
+                            const Calibration* bias_correction = nullptr, int weight_bits = 8) {
     Graph out;
     out.inputs = g.inputs;
     out.outputs = g.outputs;
@@ -213,7 +220,7 @@ inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::Qua
             auto qw = detail::quantize_weights(g.constant(n.inputs[1], n),
                                                has_bias ? &g.constant(n.inputs[2], n) : nullptr,
                                                qp.at(n.inputs[0]).scale, means.empty() ? nullptr : &means,
-                                               size_t(n.get_int("group", 1)));
+                                               size_t(n.get_int("group", 1)), weight_bits);
             const std::string wname = n.inputs[1] + "::int8", sname = n.inputs[1] + "::scale";
             out.constants[wname] = qw.weights;
             out.constants[sname] = qw.scales;

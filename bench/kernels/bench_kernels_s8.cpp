@@ -123,10 +123,9 @@ void bm_dwconv_f32(benchmark::State& st, DwShape s) {
     const AlignedBuffer x = random_floats(s.H * s.W * s.C, 1), w = random_floats(s.C * 9, 2);
     const AlignedBuffer bias = random_floats(s.C, 3);
     AlignedBuffer packed(f32::packed_dwconv3x3_floats(s.C, S) * sizeof(float)), y(OH * OW * s.C * sizeof(float));
-    AlignedBuffer zeros(((s.C + S - 1) / S * S + S) * sizeof(float));
     f32::pack_dwconv3x3_hwg(s.C, S, w.as<float>(), bias.as<float>(), packed.as<float>());
     for (auto _ : st) {
-        f32::dwconv3x3_f32<Arch>(s.H, s.W, s.C, x.as<float>(), packed.as<float>(), zeros.as<float>(), s.stride, pads,
+        f32::dwconv3x3_f32<Arch>(s.H, s.W, s.C, x.as<float>(), packed.as<float>(), s.stride, pads,
                                  y.as<float>(), OH, OW, kRelu6, 0, OH);
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();

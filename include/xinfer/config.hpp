@@ -49,3 +49,10 @@
 #else
 #define XINFER_UNROLL
 #endif
+
+// Forced inlining of small microkernel bodies called from several places in a kernel's loop nest.
+#if defined(__GNUC__) || defined(__clang__)
+#define XINFER_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define XINFER_ALWAYS_INLINE inline
+#endif

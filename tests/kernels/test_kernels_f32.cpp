@@ -72,55 +72,73 @@ TEST_CASE("gemm_f32 without bias and with K = 0 returns the clamped bias") {
     for (size_t i = 0; i < N; ++i) CHECK(C[i] == kernels::clamp(bias[i], {0.0f, 6.0f}));
 }
 
+namespace {
+
+// Every output-column tiling of the kernel (tiles of 8 or 7 pixels, remainders of 4, 2, 1, edge tiles), channel
+// remainders and channel chunks (C = 117 spans two chunks with a partial last block).
+struct DwCase {
+    size_t H, W, C;
+};
+std::vector<DwCase> dwconv_cases(size_t S) {
+    std::vector<DwCase> cases;
+    for (size_t H : {1, 2, 3, 4, 7, 8})
+        for (size_t W : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18, 23, 29, 30, 33})
+            for (size_t C : {size_t(1), size_t(3), S - 1, S, S + 1, 2 * S + 5, size_t(33)}) cases.push_back({H, W, C});
+    for (size_t H : {3, 5})
+        for (size_t W : {9, 14, 17})
+            for (size_t C : {117, 160}) cases.push_back({H, W, C});
+    return cases;
+}
+
+}  // namespace
+
 TEST_CASE("dwconv3x3_f32 matches the reference: strides, asymmetric pads, channel remainders") {
     INFO("arch: ", std::string(Arch::name()));
     constexpr size_t S = xsimd::batch<float, Arch>::size;
     uint32_t seed = 5000;
     const Pads pad_cases[] = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 0, 1, 1}, {1, 0, 0, 1}, {2, 2, 2, 2}};
-    for (size_t H : {1, 2, 3, 4, 7, 8})
-        for (size_t Wd : {1, 2, 3, 5, 9, 14})
-            for (size_t C : {size_t(1), size_t(3), S - 1, S, S + 1, 2 * S + 5, size_t(33)})
-                for (int stride : {1, 2})
-                    for (const Pads& pads : pad_cases) {
-                        ++seed;
-                        Window2D win;
-                        win.kernel_h = win.kernel_w = 3;
-                        win.stride_h = win.stride_w = stride;
-                        win.pads = pads;
-                        const int OH = win.out_h(int(H)), OW = win.out_w(int(Wd));
-                        if (OH <= 0 || OW <= 0) continue;
-                        std::mt19937 rng(seed);
-                        Floats x = random_floats(H * Wd * C, rng), w = random_floats(C * 9, rng),
-                               b = random_floats(C, rng);
-                        const MinMax mm = kClamps[seed % 3];
-                        Floats packed(kernels::f32::packed_dwconv3x3_floats(C, S));
-                        kernels::f32::pack_dwconv3x3_hwg(C, S, w.data(), b.data(), packed.data());
-                        Floats zeros((C + S - 1) / S * S + S);
-                        const size_t n_out = size_t(OH) * size_t(OW) * C;
-                        Floats got(n_out), want(n_out), mag(n_out);
-                        const size_t split = size_t(OH) / 2;
-                        kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), zeros.data(), stride, pads,
-                                                          got.data(), OH, OW, mm, 0, split);
-                        kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), zeros.data(), stride, pads,
-                                                          got.data(), OH, OW, mm, split, OH);
-                        kernels::ref::conv2d_nhwc_f32(H, Wd, C, x.data(), win, C, C, w.data(), b.data(), want.data(), mm);
-                        Floats ax = abs_of(x), aw = abs_of(w), ab = abs_of(b);
-                        kernels::ref::conv2d_nhwc_f32(H, Wd, C, ax.data(), win, C, C, aw.data(), ab.data(), mag.data(), {});
-                        CAPTURE(H);
-                        CAPTURE(Wd);
-                        CAPTURE(C);
-                        CAPTURE(stride);
-                        CAPTURE(pads.top);
-                        CAPTURE(pads.left);
-                        CAPTURE(pads.bottom);
-                        CAPTURE(pads.right);
-                        check_close(got.data(), want.data(), mag.data(), n_out, 9, seed);
-                    }
+    for (const DwCase& cs : dwconv_cases(S))
+        for (int stride : {1, 2})
+            for (const Pads& pads : pad_cases) {
+                const size_t H = cs.H, Wd = cs.W, C = cs.C;
+                ++seed;
+                Window2D win;
+                win.kernel_h = win.kernel_w = 3;
+                win.stride_h = win.stride_w = stride;
+                win.pads = pads;
+                const int OH = win.out_h(int(H)), OW = win.out_w(int(Wd));
+                if (OH <= 0 || OW <= 0) continue;
+                std::mt19937 rng(seed);
+                Floats x = random_floats(H * Wd * C, rng), w = random_floats(C * 9, rng),
+                       b = random_floats(C, rng);
+                const MinMax mm = kClamps[seed % 3];
+                Floats packed(kernels::f32::packed_dwconv3x3_floats(C, S));
+                kernels::f32::pack_dwconv3x3_hwg(C, S, w.data(), b.data(), packed.data());
+                const size_t n_out = size_t(OH) * size_t(OW) * C;
+                Floats got(n_out), want(n_out), mag(n_out);
+                const size_t split = size_t(OH) / 2;
+                kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), stride, pads, got.data(),
+                                                  OH, OW, mm, 0, split);
+                kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), stride, pads, got.data(),
+                                                  OH, OW, mm, split, OH);
+                kernels::ref::conv2d_nhwc_f32(H, Wd, C, x.data(), win, C, C, w.data(), b.data(), want.data(), mm);
+                Floats ax = abs_of(x), aw = abs_of(w), ab = abs_of(b);
+                kernels::ref::conv2d_nhwc_f32(H, Wd, C, ax.data(), win, C, C, aw.data(), ab.data(), mag.data(), {});
+                CAPTURE(H);
+                CAPTURE(Wd);
+                CAPTURE(C);
+                CAPTURE(stride);
+                CAPTURE(pads.top);
+                CAPTURE(pads.left);
+                CAPTURE(pads.bottom);
+                CAPTURE(pads.right);
+                check_close(got.data(), want.data(), mag.data(), n_out, 9, seed);
+            }
 }
 
 TEST_CASE("conv_direct_f32 (stem) matches the reference: kernels, strides, dilations, pads, Cout remainders") {
     INFO("arch: ", std::string(Arch::name()));
-    constexpr size_t NR = 2 * xsimd::batch<float, Arch>::size;
+    const size_t NR = kernels::f32::conv_direct_nr(xsimd::batch<float, Arch>::size);
     uint32_t seed = 9000;
     struct Case { int kh, kw, sh, sw, dh, dw; Pads pads; };
     const Case cases[] = {{3, 3, 2, 2, 1, 1, {0, 0, 1, 1}}, {3, 3, 2, 2, 1, 1, {1, 1, 1, 1}},
@@ -129,9 +147,11 @@ TEST_CASE("conv_direct_f32 (stem) matches the reference: kernels, strides, dilat
                           {5, 5, 2, 2, 1, 1, {2, 2, 2, 2}}};
     for (const Case& cs : cases)
         for (size_t Cin : {1, 2, 3, 4})
-            for (size_t Cout : {size_t(1), size_t(5), NR - 1, NR, NR + 1, 2 * NR + 3})
+            // Last panels of 1, 2, 3 and 4 vectors (tiles of 6, 6, 4 and 3 pixels), partial vectors.
+            for (size_t Cout : {size_t(1), size_t(5), NR / 2, NR / 2 + 1, NR - 1, NR, NR + 1, NR + NR / 4 + 1,
+                                2 * NR + 3})
                 for (size_t H : {1, 4, 7})
-                    for (size_t Wd : {1, 5, 8}) {
+                    for (size_t Wd : {1, 5, 8, 11, 16}) {
                         ++seed;
                         Window2D win;
                         win.kernel_h = cs.kh, win.kernel_w = cs.kw, win.stride_h = cs.sh, win.stride_w = cs.sw;

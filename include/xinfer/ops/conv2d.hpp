@@ -78,10 +78,12 @@ public:
                 packed_.resize(kernels::f32::packed_dwconv3x3_floats(cout_, S) * sizeof(float));
                 kernels::f32::pack_dwconv3x3_hwg(cout_, S, weights, bias, packed_.as<float>());
                 break;
-            case Variant::direct:
-                packed_.resize(kernels::f32::packed_conv_direct_floats(cout_, k_group, NR) * sizeof(float));
-                kernels::f32::pack_conv_direct_ohwi(cout_, k_group, NR, weights, bias, packed_.as<float>());
+            case Variant::direct: {
+                const size_t nr = kernels::f32::conv_direct_nr(S);
+                packed_.resize(kernels::f32::packed_conv_direct_floats(cout_, k_group, nr) * sizeof(float));
+                kernels::f32::pack_conv_direct_ohwi(cout_, k_group, nr, weights, bias, packed_.as<float>());
                 break;
+            }
             case Variant::im2col_gemm: {
                 group_floats_ = kernels::f32::packed_gemm_floats(cout_g, k_group, NR);
                 packed_.resize(group_floats_ * p_.groups * sizeof(float));
@@ -106,10 +108,7 @@ public:
         return conv_output_shape(in[0], p_.window, cin_g_ * p_.groups, cout_, name_);
     }
 
-    size_t workspace_bytes(const std::vector<Shape>& in, int threads) const override {
-        using Arch = XINFER_ARCH;
-        const size_t S = xsimd::batch<float, Arch>::size;
-        if (variant_ == Variant::dwconv3x3) return ((size_t(in[0][3]) + S - 1) / S * S + S) * sizeof(float);
+    size_t workspace_bytes(const std::vector<Shape>&, int threads) const override {
         if (variant_ == Variant::im2col_gemm) {
             const size_t k_group = size_t(p_.window.kernel_h) * size_t(p_.window.kernel_w) * cin_g_;
             return size_t(threads) * chunk_stride(k_group) * sizeof(float);
@@ -148,15 +147,11 @@ public:
                 return;
             }
             case Variant::dwconv3x3: {
-                constexpr size_t S = xsimd::batch<float, Arch>::size;
-                float* zeros = static_cast<float*>(a.workspace);
-                std::fill(zeros, zeros + (C + S - 1) / S * S + S, 0.0f);
                 parallel_chunks(a.pool, N * OH, [&](size_t r0, size_t r1) {
                     for (size_t r = r0; r < r1;) {
                         const size_t n = r / OH, oy0 = r % OH, oy1 = std::min(OH, oy0 + (r1 - r));
-                        kernels::f32::dwconv3x3_f32<Arch>(H, W, C, x + n * H * W * C, packed, zeros,
-                                                          p_.window.stride_h, p_.window.pads, y + n * OH * OW * C, OH,
-                                                          OW, mm, oy0, oy1);
+                        kernels::f32::dwconv3x3_f32<Arch>(H, W, C, x + n * H * W * C, packed, p_.window.stride_h,
+                                                          p_.window.pads, y + n * OH * OW * C, OH, OW, mm, oy0, oy1);
                         r += oy1 - oy0;
                     }
                 });

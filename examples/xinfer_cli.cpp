@@ -1,8 +1,9 @@
 // xinfer: the command-line tool. Scripts and benchmarks drive these forms; keep them stable.
 //   xinfer run     --model M --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...] [--threads N]
-//   xinfer bench   --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]
+//   xinfer bench   --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json] [--no-fuse]
 //   xinfer inspect --model M [--batch B]
-//   xinfer profile --model M [--threads N] [--runs R] [-o trace.json]   (per-op table; Chrome trace)
+//   xinfer profile --model M [--threads N] [--runs R] [-o trace.json] [--no-fuse]   (per-op table; Chrome trace)
+//   (--no-fuse: one step per layer instead of one per inverted-residual block; same results)
 //   xinfer classify --model M [--top K] [--tsv] [preprocessing flags] IMAGE...
 //   xinfer convert  IN -o OUT.xinf [preprocessing flags]    (-o OUT.onnx: ONNX export, int8 layers as QDQ)
 //   xinfer quantize --model M --calib DIR|IMAGE [--calib ...] [--method minmax|percentile|entropy|mse]
@@ -41,9 +42,9 @@ using xinfer::ErrorCode;
 const char* kUsage =
     "usage: xinfer <command> [options]\n"
     "  run      --model M --input X.npy [--input ...] --output Y.npy [--output ...] [--threads N]\n"
-    "  bench    --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json]\n"
+    "  bench    --model M [--threads N] [--runs R] [--warmup W] [--batch B] [--json] [--no-fuse]\n"
     "  inspect  --model M [--batch B]\n"
-    "  profile  --model M [--threads N] [--runs R] [-o trace.json]\n"
+    "  profile  --model M [--threads N] [--runs R] [-o trace.json] [--no-fuse]\n"
     "  classify --model M [--top K] [--tsv] [--threads N] [preprocessing] IMAGE...\n"
     "  convert  IN -o OUT.xinf [preprocessing]   (or -o OUT.onnx: ONNX export, int8 layers as QDQ)\n"
     "  quantize --model M --calib DIR|IMAGE [...] [--method minmax|percentile|entropy|mse] [--keep-fp32 NODE,...]\n"
@@ -112,6 +113,7 @@ double peak_rss_mb() {
 xinfer::Model load_model(const Args& args, int threads, double* load_ms = nullptr) {
     xinfer::ModelOptions o;
     o.threads = threads;
+    o.fuse_blocks = !args.has("--no-fuse");
     const auto t0 = Clock::now();
     xinfer::Model m = xinfer::Model::load(args.need("--model"), o);
     if (load_ms) *load_ms = ms_since(t0);
@@ -580,7 +582,7 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
-        const Args args(argc, argv, {"--json", "--tsv"});
+        const Args args(argc, argv, {"--json", "--tsv", "--no-fuse"});
         if (cmd == "run") return cmd_run(args);
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "inspect") return cmd_inspect(args);

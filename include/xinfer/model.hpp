@@ -47,6 +47,7 @@ struct ModelOptions {
     int threads = 1;                                     // default threads of run() and classify()
     ops::KernelSet kernels = ops::KernelSet::optimized;  // reference: the scalar spec kernels (slow; for checks)
     bool optimize = true;                                // fold batch norm, fuse activations
+    bool fuse_blocks = true;  // run inverted-residual blocks as one step (false: a step per layer, for profiles)
 };
 
 struct RunOptions {
@@ -263,7 +264,7 @@ private:
 
     struct Impl {
         Impl(Graph g, io::ModelMetadata meta, const ModelOptions& o)
-            : options(o), metadata(std::move(meta)), executor(std::move(g), ExecutorOptions{o.kernels}) {
+            : options(o), metadata(std::move(meta)), executor(std::move(g), ExecutorOptions{o.kernels, o.fuse_blocks}) {
             XINFER_CHECK(o.threads >= 1 && o.threads <= 256, ErrorCode::invalid_argument, "threads must be in [1, 256]");
             for (auto& v : executor.graph().inputs) inputs.push_back({v.name, v.dtype, v.shape});
             for (auto& v : executor.graph().outputs) outputs.push_back({v.name, v.dtype, v.shape});

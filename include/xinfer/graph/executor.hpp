@@ -16,6 +16,7 @@
 #include "xinfer/ops/conv2d.hpp"
 #include "xinfer/ops/dense.hpp"
 #include "xinfer/ops/eltwise.hpp"
+#include "xinfer/ops/fused.hpp"
 #include "xinfer/ops/pool.hpp"
 #include "xinfer/ops/quantized.hpp"
 #include "xinfer/ops/reshape.hpp"
@@ -287,6 +288,9 @@ inline std::unique_ptr<ops::Op> make_op(const Node& n, const Graph& g, ops::Kern
 
 struct ExecutorOptions {
     ops::KernelSet kernels = ops::KernelSet::optimized;
+    // Run each inverted-residual block (1x1 -> depthwise 3x3 -> 1x1 [-> + input]) as one FusedBlock step: same
+    // results, the intermediates stay in cache. Off: one step per node (per-layer profiles).
+    bool fuse_blocks = true;
 };
 
 // Shapes, arena offsets and sizes for one set of input shapes.
@@ -358,6 +362,7 @@ public:
                          "graph output '", out.name, "' is ", to_string(dtypes_[size_t(output_ids_.back())]),
                          "; graph outputs must be F32 (dequantize inside the graph)");
         }
+        if (options.fuse_blocks && options.kernels == ops::KernelSet::optimized) fuse_blocks();
     }
 
     const Graph& graph() const { return graph_; }
@@ -445,6 +450,53 @@ public:
     }
 
 private:
+    // Replaces each [expand 1x1 ->] depthwise 3x3 -> project 1x1 [-> Add of the block input] chain whose
+    // intermediate values have no other reader with one FusedBlock step, placed where the chain's last step was.
+    void fuse_blocks() {
+        std::vector<int> uses(names_.size(), 0), producer(names_.size(), -1), reader(names_.size(), -1);
+        for (size_t s = 0; s < steps_.size(); ++s) {
+            for (int id : steps_[s].inputs) ++uses[size_t(id)], reader[size_t(id)] = int(s);
+            producer[size_t(steps_[s].output)] = int(s);
+        }
+        for (int id : output_ids_) uses[size_t(id)] += 2;  // a graph output is never an intermediate
+        // The step that is the only reader of the output of step s (-1: none, or several).
+        auto only_reader = [&](int s) {
+            const size_t v = size_t(steps_[size_t(s)].output);
+            return uses[v] == 1 ? reader[v] : -1;
+        };
+        auto op = [&](int s) { return s < 0 ? nullptr : steps_[size_t(s)].op.get(); };
+        std::vector<bool> fused(steps_.size(), false);
+        for (size_t d = 0; d < steps_.size(); ++d) {
+            if (!ops::FusedBlock::can_fuse(nullptr, op(int(d)), op(only_reader(int(d))), nullptr)) continue;
+            const int project = only_reader(int(d));
+            int expand = producer[size_t(steps_[d].inputs[0])];
+            if (expand < 0 || fused[size_t(expand)] || only_reader(expand) != int(d) ||
+                !ops::FusedBlock::can_fuse(op(expand), op(int(d)), op(project), nullptr))
+                expand = -1;
+            const int block_input = expand >= 0 ? steps_[size_t(expand)].inputs[0] : steps_[d].inputs[0];
+            int residual = only_reader(project);
+            if (residual < 0 || !ops::FusedBlock::can_fuse(nullptr, op(int(d)), op(project), op(residual)) ||
+                (steps_[size_t(residual)].inputs[0] != block_input && steps_[size_t(residual)].inputs[1] != block_input))
+                residual = -1;
+            const int last = residual >= 0 ? residual : project;
+            auto take = [&](int s) { return s < 0 ? nullptr : std::move(steps_[size_t(s)].op); };
+            Step step;
+            step.name = steps_[size_t(expand >= 0 ? expand : int(d))].name;
+            step.inputs = {block_input};
+            step.output = steps_[size_t(last)].output;
+            step.op = std::make_unique<ops::FusedBlock>(take(expand), take(int(d)), take(project), take(residual),
+                                                        step.name);
+            for (int s : {expand, int(d), project, residual})
+                if (s >= 0) fused[size_t(s)] = true;
+            fused[size_t(last)] = false;
+            steps_[size_t(last)] = std::move(step);
+        }
+        std::vector<Step> kept;
+        for (size_t s = 0; s < steps_.size(); ++s)
+            if (!fused[s]) kept.push_back(std::move(steps_[s]));
+        steps_ = std::move(kept);
+    }
+
     int add_value(const std::string& name, DataType dtype) {
         XINFER_CHECK(!ids_.count(name), ErrorCode::invalid_model, "value '", name, "' is defined twice");
         ids_[name] = int(names_.size());

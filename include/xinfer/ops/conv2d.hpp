@@ -103,6 +103,11 @@ public:
                               p_.groups > 1 ? " groups " + std::to_string(p_.groups) : std::string());
     }
     Variant variant() const { return variant_; }
+    // For ops that run this convolution's kernels on parts of a tensor (ops/fused.hpp).
+    const Conv2DParams& params() const { return p_; }
+    size_t cout() const { return cout_; }
+    size_t cin() const { return cin_g_ * p_.groups; }
+    const float* packed() const { return packed_.as<float>(); }
 
     Shape output_shape(const std::vector<Shape>& in) const override {
         return conv_output_shape(in[0], p_.window, cin_g_ * p_.groups, cout_, name_);

@@ -19,6 +19,8 @@ public:
     Add(kernels::MinMax clamp, KernelSet kernels, std::string name)
         : clamp_(clamp), reference_(kernels == KernelSet::reference), name_(std::move(name)) {}
     std::string kind() const override { return reference_ ? "Add reference" : "Add"; }
+    kernels::MinMax clamp() const { return clamp_; }
+    bool reference() const { return reference_; }
     size_t num_inputs() const override { return 2; }
     Shape output_shape(const std::vector<Shape>& in) const override {
         XINFER_CHECK(in[0] == in[1], ErrorCode::shape_mismatch, name_, ": operands differ in shape: ",

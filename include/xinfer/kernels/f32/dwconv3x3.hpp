@@ -84,9 +84,10 @@ XINFER_UNROLL
     }
 }
 
+// x holds input rows [x_row0, ...) of the image; y holds output rows [oy_begin, oy_end).
 template <class B, int ST>
-void dw_strips(size_t H, size_t W, size_t C, const float* x, const float* packed, long pad_top, long pad_left,
-               float* y, size_t OW, MinMax mm, size_t oy_begin, size_t oy_end) {
+void dw_strips(size_t H, size_t W, size_t C, const float* x, size_t x_row0, const float* packed, long pad_top,
+               long pad_left, float* y, size_t OW, MinMax mm, size_t oy_begin, size_t oy_end) {
     constexpr size_t S = B::size;
     constexpr int P = 8;
     const B lo(mm.min), hi(mm.max);
@@ -114,12 +115,13 @@ void dw_strips(size_t H, size_t W, size_t C, const float* x, const float* packed
                 const float* rows[3];
                 for (int ky = 0; ky < 3; ++ky) {
                     const long iy = long(oy) * ST - pad_top + ky;
-                    rows[ky] = iy >= 0 && iy < long(H) ? x + size_t(iy) * W * C : nullptr;
+                    rows[ky] = iy >= 0 && iy < long(H) ? x + (size_t(iy) - x_row0) * W * C : nullptr;
                 }
-                float* yo = y + (oy * OW + ox) * C;
+                float* yo = y + ((oy - oy_begin) * OW + ox) * C;
                 // The input row that the next output row adds, when the input streams from L3.
                 const long iy_next = long(oy + 1) - pad_top + 2;
-                const float* next = pf && oy + 1 < oy_end && iy_next < long(H) ? x + size_t(iy_next) * W * C : nullptr;
+                const float* next =
+                    pf && oy + 1 < oy_end && iy_next < long(H) ? x + (size_t(iy_next) - x_row0) * W * C : nullptr;
                 for (size_t c0 = cc; c0 < cc_end; c0 += S) {
                     const float* r[3] = {rows[0] ? rows[0] + c0 : nullptr, rows[1] ? rows[1] + c0 : nullptr,
                                          rows[2] ? rows[2] + c0 : nullptr};
@@ -152,18 +154,29 @@ void dw_strips(size_t H, size_t W, size_t C, const float* x, const float* packed
 
 }  // namespace dwconv_detail
 
-// Output rows [oy_begin, oy_end) of one image.
+// Output rows [oy_begin, oy_end) of one image, written from y (row oy_begin). x holds the image's input rows from
+// x_row0 on; it must hold every row the window of those outputs reaches (a band of an image, or all of it).
+template <class Arch>
+void dwconv3x3_f32_band(size_t H, size_t W, size_t C, const float* x, size_t x_row0, const float* packed,
+                        int stride, const Pads& pads, float* y, size_t OH, size_t OW, MinMax mm, size_t oy_begin,
+                        size_t oy_end) {
+    using B = xsimd::batch<float, Arch>;
+    XINFER_ASSERT(stride == 1 || stride == 2);
+    XINFER_ASSERT(oy_begin <= oy_end && oy_end <= OH);
+    XINFER_ASSERT(oy_begin == oy_end || long(x_row0) <= std::max(0L, long(oy_begin) * stride - pads.top));
+    (void)OH;
+    if (stride == 1)
+        dwconv_detail::dw_strips<B, 1>(H, W, C, x, x_row0, packed, pads.top, pads.left, y, OW, mm, oy_begin, oy_end);
+    else
+        dwconv_detail::dw_strips<B, 2>(H, W, C, x, x_row0, packed, pads.top, pads.left, y, OW, mm, oy_begin, oy_end);
+}
+
+// Output rows [oy_begin, oy_end) of one image (x and y: the whole image).
 template <class Arch>
 void dwconv3x3_f32(size_t H, size_t W, size_t C, const float* x, const float* packed, int stride, const Pads& pads,
                    float* y, size_t OH, size_t OW, MinMax mm, size_t oy_begin, size_t oy_end) {
-    using B = xsimd::batch<float, Arch>;
-    XINFER_ASSERT(stride == 1 || stride == 2);
-    XINFER_ASSERT(oy_end <= OH);
-    (void)OH;
-    if (stride == 1)
-        dwconv_detail::dw_strips<B, 1>(H, W, C, x, packed, pads.top, pads.left, y, OW, mm, oy_begin, oy_end);
-    else
-        dwconv_detail::dw_strips<B, 2>(H, W, C, x, packed, pads.top, pads.left, y, OW, mm, oy_begin, oy_end);
+    dwconv3x3_f32_band<Arch>(H, W, C, x, 0, packed, stride, pads, y + oy_begin * OW * C, OH, OW, mm, oy_begin,
+                             oy_end);
 }
 
 }  // namespace xinfer::kernels::f32

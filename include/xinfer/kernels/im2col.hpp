@@ -2,6 +2,7 @@
 // im2col for the general convolution path (fp32 and int8): one row of KH*KW*cin_g values per output pixel, in
 // (ky, kx, ci) order (OHWI, matching the weights). Taps in the padding hold `pad`: 0 for fp32, the input zero point
 // (the real value 0) for int8. The GEMM then runs on these rows.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -14,11 +15,24 @@ namespace xinfer::kernels {
 template <class T>
 void im2col_nhwc(size_t H, size_t W, size_t C, const T* x, T pad, const Window2D& win, size_t OW, size_t group,
                  size_t cin_g, size_t p0, size_t p1, T* cols, size_t ld) {
+    // With one group and dilation 1, a kernel row inside the image is one run of KW * C contiguous inputs.
+    const size_t run = size_t(win.kernel_w) * C;
+    const bool runs = cin_g == C && win.dilation_w == 1;
     for (size_t p = p0; p < p1; ++p) {
         const size_t oy = p / OW, ox = p % OW;
         T* row = cols + (p - p0) * ld;
+        const long ix0 = long(ox) * win.stride_w - win.pads.left;
+        const bool row_inside = runs && ix0 >= 0 && ix0 + long(win.kernel_w) <= long(W);
         for (int ky = 0; ky < win.kernel_h; ++ky) {
             const long iy = long(oy) * win.stride_h - win.pads.top + long(ky) * win.dilation_h;
+            if (row_inside) {
+                if (iy >= 0 && iy < long(H))
+                    std::memcpy(row, x + (size_t(iy) * W + size_t(ix0)) * C, run * sizeof(T));
+                else
+                    std::fill(row, row + run, pad);
+                row += run;
+                continue;
+            }
             for (int kx = 0; kx < win.kernel_w; ++kx, row += cin_g) {
                 const long ix = long(ox) * win.stride_w - win.pads.left + long(kx) * win.dilation_w;
                 const bool inside = iy >= 0 && iy < long(H) && ix >= 0 && ix < long(W);

@@ -87,13 +87,10 @@ public:
         if (is_tfjs(data, size)) return io::import_tfjs(path);
         const size_t slash = path.find_last_of('/');
         const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-        if (is_onnx(data, size) && !is_safetensors(data, size)) {
-            io::XinfModel m = io::onnx::import_onnx(data, size, path, dir, {}, file.get());
-            file.reset();
-            detail::return_free_memory();  // the importer's temporaries
-            return m;
-        }
-        return import_bytes(std::move(file), data, size, path, dir);
+        const io::MappedFile* mapping = file.get();
+        io::XinfModel m = import_bytes(std::move(file), data, size, path, dir, mapping);
+        detail::return_free_memory();  // the importer's temporaries
+        return m;
     }
 
     // Loads from bytes in memory. The bytes are copied: the caller may free them as soon as this returns.
@@ -318,10 +315,13 @@ private:
         return head.find("\"modelTopology\"") != std::string::npos || head.find("\"weightsManifest\"") != std::string::npos;
     }
 
+    // mapping: the file behind data, if it is one (the ONNX importer drops its pages once copied). An ONNX
+    // import lets go of owner on return; a .xinf model keeps it (its weights stay where they are).
     static io::XinfModel import_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
-                                      const std::string& source, const std::string& dir) {
+                                      const std::string& source, const std::string& dir,
+                                      const io::MappedFile* mapping = nullptr) {
         if (is_safetensors(data, size)) return io::read_xinf(std::move(owner), data, size, source);
-        if (is_onnx(data, size)) return io::onnx::import_onnx(data, size, source, dir);
+        if (is_onnx(data, size)) return io::onnx::import_onnx(data, size, source, dir, {}, mapping);
         XINFER_CHECK(!is_tfjs(data, size), ErrorCode::invalid_argument, source,
                      ": a TF.js model.json needs its weight files: load it from its path");
         XINFER_THROW(ErrorCode::invalid_model, source, ": unrecognised model format (", size,

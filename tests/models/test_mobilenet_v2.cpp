@@ -14,6 +14,17 @@ using namespace xinfer;
 
 namespace {
 
+std::vector<float> run_executor(const Executor& ex, const std::vector<float>& x, const Shape& shape, int threads,
+                                size_t* arena_bytes = nullptr) {
+    auto plan = ex.plan({shape}, threads);
+    if (arena_bytes) *arena_bytes = plan.arena_bytes;
+    std::vector<float> out(checked_numel(plan.shapes[size_t(ex.output_ids()[0])]));
+    Arena arena;
+    ThreadPool pool(threads);
+    ex.run(plan, arena, pool, {x.data()}, {out.data()});
+    return out;
+}
+
 std::vector<float> run(const Graph& g, const std::vector<float>& x, const Shape& shape, ops::KernelSet ks, int threads,
                        bool logits) {
     Graph copy = g;
@@ -21,13 +32,7 @@ std::vector<float> run(const Graph& g, const std::vector<float>& x, const Shape&
         copy.nodes.pop_back();
         copy.outputs[0].name = "predictions";
     }
-    Executor ex(copy, {ks});
-    auto plan = ex.plan({shape}, threads);
-    std::vector<float> out(checked_numel(plan.shapes[size_t(ex.output_ids()[0])]));
-    Arena arena;
-    ThreadPool pool(threads);
-    ex.run(plan, arena, pool, {x.data()}, {out.data()});
-    return out;
+    return run_executor(Executor(copy, {ks}), x, shape, threads);
 }
 
 double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
@@ -133,17 +138,9 @@ TEST_CASE("FusedBlock: every inverted-residual block fused, bit-identical to the
             std::vector<float> x(checked_numel(shape));
             std::mt19937 rng(uint32_t(shape[1] * 7 + threads));
             testing::fill_random(x.data(), x.size(), rng);
-            auto run_on = [&](const Executor& ex, size_t* arena_bytes) {
-                auto plan = ex.plan({shape}, threads);
-                *arena_bytes = plan.arena_bytes;
-                std::vector<float> out(checked_numel(plan.shapes[size_t(ex.output_ids()[0])]));
-                Arena arena;
-                ThreadPool pool(threads);
-                ex.run(plan, arena, pool, {x.data()}, {out.data()});
-                return out;
-            };
             size_t fused_arena = 0, unfused_arena = 0;
-            const auto want = run_on(unfused, &unfused_arena), got = run_on(fused, &fused_arena);
+            const auto want = run_executor(unfused, x, shape, threads, &unfused_arena);
+            const auto got = run_executor(fused, x, shape, threads, &fused_arena);
             REQUIRE(got.size() == want.size());
             size_t differ = 0;
             for (size_t i = 0; i < got.size(); ++i) differ += std::memcmp(&got[i], &want[i], sizeof(float)) != 0;

@@ -119,8 +119,11 @@ TEST_CASE("dwconv3x3_f32 matches the reference: strides, asymmetric pads, channe
                 const size_t split = size_t(OH) / 2;
                 kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), stride, pads, got.data(),
                                                   OH, OW, mm, 0, split);
-                kernels::f32::dwconv3x3_f32<Arch>(H, Wd, C, x.data(), packed.data(), stride, pads, got.data(),
-                                                  OH, OW, mm, split, OH);
+                // The second half as a band: from the input rows it reaches on, into its own rows of the output.
+                const size_t row0 = size_t(std::max(0L, long(split) * stride - pads.top));
+                kernels::f32::dwconv3x3_f32_band<Arch>(H, Wd, C, x.data() + row0 * Wd * C, row0, packed.data(),
+                                                       stride, pads, got.data() + split * size_t(OW) * C, OH, OW, mm,
+                                                       split, OH);
                 kernels::ref::conv2d_nhwc_f32(H, Wd, C, x.data(), win, C, C, w.data(), b.data(), want.data(), mm);
                 Floats ax = abs_of(x), aw = abs_of(w), ab = abs_of(b);
                 kernels::ref::conv2d_nhwc_f32(H, Wd, C, ax.data(), win, C, C, aw.data(), ab.data(), mag.data(), {});

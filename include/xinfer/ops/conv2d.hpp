@@ -103,11 +103,25 @@ public:
                               p_.groups > 1 ? " groups " + std::to_string(p_.groups) : std::string());
     }
     Variant variant() const { return variant_; }
-    // For ops that run this convolution's kernels on parts of a tensor (ops/fused.hpp).
-    const Conv2DParams& params() const { return p_; }
-    size_t cout() const { return cout_; }
-    size_t cin() const { return cin_g_ * p_.groups; }
-    const float* packed() const { return packed_.as<float>(); }
+    const Window2D& window() const { return p_.window; }
+
+    // Parts of a tensor, for ops that run this convolution band by band (ops/fused.hpp); optimized kernels.
+    // gemm 1x1: y[M][cout] from x[M][cin].
+    void pointwise_rows(size_t M, const float* x, float* y) const {
+        using Arch = XINFER_ARCH;
+        constexpr size_t NR = kernels::f32::GemmConfig<Arch>::nr;
+        XINFER_ASSERT(variant_ == Variant::gemm_1x1);
+        kernels::f32::gemm_f32<Arch>(0, M, 0, (cout_ + NR - 1) / NR, cout_, cin_g_, x, cin_g_, packed_.as<float>(), y,
+                                     cout_, p_.clamp);
+    }
+    // dwconv3x3: output rows [oy0, oy1) of one [H][W][C] image into y (row oy0 first), from x holding the image's
+    // input rows from x_row0 on.
+    void depthwise_band(size_t H, size_t W, const float* x, size_t x_row0, float* y, size_t OH, size_t OW, size_t oy0,
+                        size_t oy1) const {
+        XINFER_ASSERT(variant_ == Variant::dwconv3x3);
+        kernels::f32::dwconv3x3_f32_band<XINFER_ARCH>(H, W, cout_, x, x_row0, packed_.as<float>(), p_.window.stride_h,
+                                                      p_.window.pads, y, OH, OW, p_.clamp, oy0, oy1);
+    }
 
     Shape output_shape(const std::vector<Shape>& in) const override {
         return conv_output_shape(in[0], p_.window, cin_g_ * p_.groups, cout_, name_);

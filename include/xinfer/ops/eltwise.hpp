@@ -19,8 +19,11 @@ public:
     Add(kernels::MinMax clamp, KernelSet kernels, std::string name)
         : clamp_(clamp), reference_(kernels == KernelSet::reference), name_(std::move(name)) {}
     std::string kind() const override { return reference_ ? "Add reference" : "Add"; }
-    kernels::MinMax clamp() const { return clamp_; }
     bool reference() const { return reference_; }
+    // y[i] = x0[i] + x1[i] for n elements with the optimized kernel (y may be x0 or x1).
+    void add_elements(size_t n, const float* x0, const float* x1, float* y) const {
+        kernels::f32::add_f32<XINFER_ARCH>(n, x0, x1, y, clamp_);
+    }
     size_t num_inputs() const override { return 2; }
     Shape output_shape(const std::vector<Shape>& in) const override {
         XINFER_CHECK(in[0] == in[1], ErrorCode::shape_mismatch, name_, ": operands differ in shape: ",
@@ -28,7 +31,6 @@ public:
         return in[0];
     }
     void run(const RunArgs& a) const override {
-        using Arch = XINFER_ARCH;
         const size_t n = checked_numel(*a.output_shape);
         const float* x0 = static_cast<const float*>(a.inputs[0]);
         const float* x1 = static_cast<const float*>(a.inputs[1]);
@@ -37,7 +39,7 @@ public:
         constexpr size_t kBlock = 1024;
         parallel_chunks(a.pool, (n + kBlock - 1) / kBlock, [&](size_t b0, size_t b1) {
             const size_t i0 = b0 * kBlock, i1 = std::min(n, b1 * kBlock);
-            kernels::f32::add_f32<Arch>(i1 - i0, x0 + i0, x1 + i0, y + i0, clamp_);
+            add_elements(i1 - i0, x0 + i0, x1 + i0, y + i0);
         });
     }
 

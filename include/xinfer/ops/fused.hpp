@@ -15,9 +15,6 @@
 #include <cstring>
 #include <memory>
 
-#include "xinfer/kernels/f32/dwconv3x3.hpp"
-#include "xinfer/kernels/f32/eltwise.hpp"
-#include "xinfer/kernels/f32/gemm.hpp"
 #include "xinfer/ops/conv2d.hpp"
 #include "xinfer/ops/eltwise.hpp"
 
@@ -54,7 +51,7 @@ public:
     }
 
     std::string kind() const override {
-        return detail::concat("FusedBlock ", expand_ ? "1x1+" : "", "dw3x3/", dw_->params().window.stride_h, "+1x1",
+        return detail::concat("FusedBlock ", expand_ ? "1x1+" : "", "dw3x3/", dw_->window().stride_h, "+1x1",
                               residual_ ? "+add" : "");
     }
 
@@ -114,8 +111,8 @@ private:
         g.N = size_t(x[0]), g.H = size_t(x[1]), g.W = size_t(x[2]), g.Cin = size_t(x[3]);
         g.Ce = size_t(g.s.expanded[3]);
         g.OH = size_t(g.s.dw[1]), g.OW = size_t(g.s.dw[2]), g.Cout = size_t(g.s.out[3]);
-        g.stride = size_t(dw_->params().window.stride_h);
-        g.pad_top = dw_->params().window.pads.top;
+        g.stride = size_t(dw_->window().stride_h);
+        g.pad_top = dw_->window().pads.top;
         g.expand_floats = expand_ ? round16(g.H * g.W * g.Ce) : 0;
         g.dw_floats = round16(g.OH * g.OW * g.Ce);
         // The most output rows per band whose expanded rows and depthwise rows fit in kBandBytes (at least one).
@@ -176,8 +173,6 @@ private:
 
     // Output rows [oy_begin, oy_end) of image n, band by band.
     void run_rows(const RunArgs& a, const Geometry& g, size_t n, size_t oy_begin, size_t oy_end, float* scratch) const {
-        using Arch = XINFER_ARCH;
-        constexpr size_t NR = kernels::f32::GemmConfig<Arch>::nr;
         const float* x = static_cast<const float*>(a.inputs[0]) + n * g.H * g.W * g.Cin;
         float* y = static_cast<float*>(a.output) + n * g.OH * g.OW * g.Cout;
         float* slab = scratch;                 // expanded rows [have_begin, have_end)
@@ -197,21 +192,17 @@ private:
                     kept = std::min(have_end, r1) - r0;
                     std::memmove(slab, slab + (r0 - have_begin) * expanded_row, kept * expanded_row * sizeof(float));
                 }
-                const size_t M = (r1 - r0 - kept) * g.W;
-                kernels::f32::gemm_f32<Arch>(0, M, 0, (g.Ce + NR - 1) / NR, g.Ce, g.Cin, x + (r0 + kept) * g.W * g.Cin,
-                                             g.Cin, expand_->packed(), slab + kept * expanded_row, g.Ce,
-                                             expand_->params().clamp);
+                expand_->pointwise_rows((r1 - r0 - kept) * g.W, x + (r0 + kept) * g.W * g.Cin,
+                                        slab + kept * expanded_row);
                 have_begin = r0, have_end = r1;
                 dw_in = slab, dw_row0 = r0;
             }
-            const auto& dw = dw_->params();
-            kernels::f32::dwconv3x3_f32_band<Arch>(g.H, g.W, g.Ce, dw_in, dw_row0, dw_->packed(), dw.window.stride_h,
-                                                   dw.window.pads, band, g.OH, g.OW, dw.clamp, oy0, oy1);
+            dw_->depthwise_band(g.H, g.W, dw_in, dw_row0, band, g.OH, g.OW, oy0, oy1);
             const size_t M = (oy1 - oy0) * g.OW;
             float* yb = y + oy0 * g.OW * g.Cout;
-            kernels::f32::gemm_f32<Arch>(0, M, 0, (g.Cout + NR - 1) / NR, g.Cout, g.Ce, band, g.Ce,
-                                         project_->packed(), yb, g.Cout, project_->params().clamp);
-            if (residual_) kernels::f32::add_f32<Arch>(M * g.Cout, yb, x + oy0 * g.W * g.Cin, yb, residual_->clamp());
+            project_->pointwise_rows(M, band, yb);
+            // The Add's operand order does not matter: fp32 addition is commutative, bit for bit.
+            if (residual_) residual_->add_elements(M * g.Cout, yb, x + oy0 * g.W * g.Cin, yb);
         }
     }
 

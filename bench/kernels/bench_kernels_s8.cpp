@@ -3,6 +3,7 @@
 // Weights are packed once, outside the timed loop. Counters: MACs per run, MAC/s, GFLOP/s (2 per MAC) and layers
 // (occurrences in the network).
 //   gemm_s8/M<H*W>_K<Cin>_N<Cout>   1x1 convolutions (and the classifier, M = 1)
+//   gemm_s8_w7/...                  the same with 7-bit weights (the uint8-quads kernel)
 //   dwconv3x3_s8/<H>x<W>x<C>_s<s>   depthwise convolutions, Keras padding
 //   gemm_f32/..., dwconv3x3_f32/... the same shapes in fp32
 #include <benchmark/benchmark.h>
@@ -54,21 +55,23 @@ void set_mac_counters(benchmark::State& st, double macs, size_t layers) {
                                               benchmark::Counter::kIs1000);
 }
 
-AlignedBuffer random_bytes(size_t n, unsigned seed) {
+AlignedBuffer random_bytes(size_t n, unsigned seed, int lo = -128, int hi = 127) {
     AlignedBuffer b(n);
     std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> dist(-128, 127);
+    std::uniform_int_distribution<int> dist(lo, hi);
     for (size_t i = 0; i < n; ++i) b.as<int8_t>()[i] = int8_t(dist(rng));
     return b;
 }
 
 std::vector<float> multipliers(size_t n) { return std::vector<float>(n, 1.0f / 4096.0f); }
 
-void bm_gemm_s8(benchmark::State& st, GemmShape s) {
-    const AlignedBuffer a = random_bytes(s.M * s.K, 1), w = random_bytes(s.N * s.K, 2);
+// weight_bits 8: the int16-pairs kernel; 7: the uint8-quads one.
+void bm_gemm_s8(benchmark::State& st, GemmShape s, int weight_bits) {
+    const int w_max = (1 << (weight_bits - 1)) - 1;
+    const AlignedBuffer a = random_bytes(s.M * s.K, 1), w = random_bytes(s.N * s.K, 2, -w_max - 1, w_max);
     const std::vector<int32_t> bias(s.N, 1000);
     const std::vector<float> mult = multipliers(s.N);
-    AlignedBuffer packed(s8::packed_gemm_s8_bytes(s.N, s.K)), y(s.M * s.N);
+    AlignedBuffer packed(s8::packed_gemm_s8_bytes(s.N, s.K, w.as<int8_t>())), y(s.M * s.N);
     s8::pack_gemm_s8(s.N, s.K, w.as<int8_t>(), bias.data(), -3, mult.data(), packed.data());
     for (auto _ : st) {
         s8::gemm_s8<Arch>(0, s.M, s.N, s.K, a.as<int8_t>(), s.K, packed.data(), y.as<int8_t>(), s.N, kRelu6Q);
@@ -136,7 +139,8 @@ void bm_dwconv_f32(benchmark::State& st, DwShape s) {
 bool register_all() {
     for (const GemmShape& s : kGemmShapes) {
         const std::string name = "M" + std::to_string(s.M) + "_K" + std::to_string(s.K) + "_N" + std::to_string(s.N);
-        benchmark::RegisterBenchmark(("gemm_s8/" + name).c_str(), bm_gemm_s8, s);
+        benchmark::RegisterBenchmark(("gemm_s8/" + name).c_str(), bm_gemm_s8, s, 8);
+        benchmark::RegisterBenchmark(("gemm_s8_w7/" + name).c_str(), bm_gemm_s8, s, 7);
         benchmark::RegisterBenchmark(("gemm_f32/" + name).c_str(), bm_gemm_f32, s);
     }
     for (const DwShape& s : kDwShapes) {

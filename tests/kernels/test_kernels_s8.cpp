@@ -123,9 +123,9 @@ std::vector<int32_t> random_bias(size_t n, std::mt19937& rng, int32_t range) {
     return b;
 }
 
-// Rough rms of sum_k (a - zp) * w for uniform int8 data.
-double acc_rms(size_t taps, int zero_point) {
-    return std::sqrt(double(taps)) * 74.0 * std::sqrt(74.0 * 74.0 + double(zero_point) * zero_point) + 1.0;
+// Rough rms of sum_k (a - zp) * w for uniform int8 data (weights of rms weight_rms).
+double acc_rms(size_t taps, int zero_point, double weight_rms = 74.0) {
+    return std::sqrt(double(taps)) * weight_rms * std::sqrt(74.0 * 74.0 + double(zero_point) * zero_point) + 1.0;
 }
 
 bool check_bytes(const int8_t* got, const int8_t* want, size_t n, uint32_t seed) {
@@ -170,8 +170,12 @@ struct GemmCase {
 template <class Arch>
 Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int32_t* bias, const float* multiplier,
                     size_t split, uint32_t seed) {
-    Array<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K));
+    Array<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K, W.data()));
     s8::pack_gemm_s8(c.N, c.K, W.data(), bias, c.x_zero, multiplier, packed.data());
+    // Weights in [-64, 63] take the uint8-quads layout, any other the int16 pairs.
+    const bool seven_bit = std::all_of(W.data(), W.data() + c.N * c.K, [](int8_t w) { return w >= -64 && w < 64; });
+    CHECK(s8::packed_gemm_s8_layout(packed.data()) ==
+          (seven_bit ? s8::GemmS8Layout::uint8_quads : s8::GemmS8Layout::int16_pairs));
     const int8_t sentinel = 0x5a;
     Bytes got(c.M * c.ldy), want(c.M * c.ldy);
     std::fill(got.data(), got.data() + got.size(), sentinel);
@@ -190,6 +194,9 @@ Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int
     return got;
 }
 
+// Every other seed pair draws 7-bit weights (-64 and 63 included), which take the uint8-quads layout.
+bool seven_bit_seed(uint32_t seed) { return (seed / 2) % 2 == 0; }
+
 template <class Arch>
 void gemm_random_case(size_t M, size_t N, size_t K, uint32_t seed, Informative& informative) {
     std::mt19937 rng(seed);
@@ -200,8 +207,10 @@ void gemm_random_case(size_t M, size_t N, size_t K, uint32_t seed, Informative& 
     c.x_zero = random_zero_point(rng, seed);
     c.rq = random_requant(rng, seed);
     c.calibrated = seed % 4 != 0 && seed % 11 != 0;
-    const Bytes A = random_bytes(M * c.lda, rng), W = random_bytes(N * K, rng);
-    const double rms = acc_rms(K, c.x_zero);
+    const bool seven_bit = seven_bit_seed(seed);
+    const Bytes A = random_bytes(M * c.lda, rng);
+    const Bytes W = seven_bit ? random_bytes(N * K, rng, -64, 63) : random_bytes(N * K, rng);
+    const double rms = acc_rms(K, c.x_zero, seven_bit ? 37.0 : 74.0);
     const std::vector<int32_t> bias = random_bias(N, rng, int32_t(std::min(rms, 1e6)));
     const std::vector<float> mult = random_multipliers(N, rng, c.calibrated, rms, seed);
     const Bytes got = run_gemm_case<Arch>(c, A, W, seed % 7 == 0 ? nullptr : bias.data(), mult.data(), M / 2, seed);
@@ -236,6 +245,31 @@ TEST_CASE_TEMPLATE("gemm_s8 matches the reference on large layers and K spanning
                                 {13, 2049, 40}, {5, 4100, 57},  {1, 1280, 1000}, {12, 3000, 16}};
     for (const auto& s : shapes) gemm_random_case<Arch>(s[0], s[2], s[1], ++seed, informative);
     informative.check(2);
+}
+
+TEST_CASE_TEMPLATE("gemm_s8 with 7-bit weights: the largest pair sums do not saturate", Arch, XINFER_S8_ARCHS) {
+    INFO("arch: ", std::string(Arch::name()));
+    // A at its ends (A + 128 = 0 or 255) against weights -64 and 63: every int16 pair sum of the uint8-quads kernel
+    // is within 128 of the int16 limits, and the long K runs the int32 sums far beyond them.
+    int far_from_zero = 0;
+    for (uint32_t seed = 84000; seed < 84012; ++seed) {
+        std::mt19937 rng(seed);
+        GemmCase c;
+        c.M = 7 + seed % 5, c.N = 17 + seed % 3 * 8, c.K = 60 + seed % 7 * 333;
+        c.lda = c.K, c.ldy = c.N;
+        c.x_zero = int8_t(seed % 3 == 0 ? -128 : seed % 3 == 1 ? 127 : 0);
+        c.rq = {0, -128, 127};
+        Bytes A(c.M * c.K), W(c.N * c.K);
+        std::bernoulli_distribution mostly(seed % 2 ? 0.95 : 0.5);
+        const int8_t far = c.x_zero == 127 ? -128 : 127;  // A - x_zero of magnitude 255 where x_zero is an end
+        for (size_t i = 0; i < A.size(); ++i) A[i] = mostly(rng) ? far : int8_t(-1 - far);
+        for (size_t i = 0; i < W.size(); ++i) W[i] = int8_t(mostly(rng) == (i / c.K) % 2 ? -64 : 63);
+        const std::vector<int32_t> bias = random_bias(c.N, rng, 1000);
+        const std::vector<float> mult(c.N, 127.0f / float(255 * 64 * c.K));  // the largest |sum| maps to 127
+        const Bytes got = run_gemm_case<Arch>(c, A, W, bias.data(), mult.data(), c.M / 2, seed);
+        far_from_zero += std::any_of(got.data(), got.data() + got.size(), [](int8_t v) { return std::abs(v) >= 100; });
+    }
+    CHECK(far_from_zero >= 3);  // sums near the largest magnitude were reached
 }
 
 TEST_CASE_TEMPLATE("gemm_s8 rounds half-way cases to even", Arch, XINFER_S8_ARCHS) {
@@ -276,7 +310,7 @@ TEST_CASE_TEMPLATE("gemm_s8 rounds half-way cases to even", Arch, XINFER_S8_ARCH
         Bytes A(1), W(1);
         A[0] = 11, W[0] = int8_t(acc);
         const float half = 0.5f;
-        Array<unsigned char> packed(s8::packed_gemm_s8_bytes(1, 1));
+        Array<unsigned char> packed(s8::packed_gemm_s8_bytes(1, 1, W.data()));
         s8::pack_gemm_s8(1, 1, W.data(), nullptr, 10, &half, packed.data());
         Bytes y(1);
         s8::gemm_s8<Arch>(0, 1, 1, 1, A.data(), 1, packed.data(), y.data(), 1, Requant{3, -128, 127});

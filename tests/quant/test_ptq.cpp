@@ -225,6 +225,19 @@ TEST_CASE("PTQ of a random MobileNetV2: faithful, exact across kernel sets, smal
             CHECK(y.data()[i] == y_reloaded.data()[i]);
         }
     }
+    // 7-bit weights: every GEMM runs the uint8-quads kernel, still byte for byte the reference.
+    quant::QuantizeOptions q7 = qo;
+    q7.weight_bits = 7;
+    const auto bytes_w7 = quantize(fp32, calib, q7).save_to_memory();
+    const Model w7 = Model::load_from_memory(bytes_w7.data(), bytes_w7.size());
+    const Model w7_ref = Model::load_from_memory(bytes_w7.data(), bytes_w7.size(), ro);
+    size_t quads_gemms = 0;
+    for (auto& step : w7.executor().steps()) quads_gemms += step.op->kind().find(" w7") != std::string::npos;
+    CHECK(quads_gemms == 52 - 17 + 1);  // the 1x1 convolutions, the stem and the classifier (not the depthwise)
+    for (auto& x : eval) {
+        const auto y = w7.run(x), y_ref = w7_ref.run(x);
+        for (size_t i = 0; i < y.size(); ++i) CHECK(y.data()[i] == y_ref.data()[i]);
+    }
     // Batch 2 gives each image's batch-1 result.
     xt::xarray<float> two = xt::concatenate(xt::xtuple(eval[0], eval[1]), 0);
     const auto y2 = int8.run(two);

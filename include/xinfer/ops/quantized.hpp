@@ -174,7 +174,10 @@ public:
                 break;
             case Variant::gemm_1x1:
             case Variant::im2col_gemm:
-                group_bytes_ = AlignedBuffer::round_up(kernels::s8::packed_gemm_s8_bytes(cout_g, k_group), 64);
+                for (size_t g = 0; g < groups_; ++g)  // each group's layout follows its weights
+                    group_bytes_ = std::max(group_bytes_, kernels::s8::packed_gemm_s8_bytes(
+                                                              cout_g, k_group, weights + g * cout_g * k_group));
+                group_bytes_ = AlignedBuffer::round_up(group_bytes_, 64);
                 weights_.resize(group_bytes_ * groups_);
                 for (size_t g = 0; g < groups_; ++g)
                     kernels::s8::pack_gemm_s8(cout_g, k_group, weights + g * cout_g * k_group,
@@ -190,8 +193,9 @@ public:
     }
     std::string kind() const override {
         static const char* names[] = {"gemm 1x1", "dwconv3x3", "im2col+gemm", "reference"};
-        return detail::concat("QConv2D ", names[int(variant_)], " ", win_.kernel_h, "x", win_.kernel_w, "/",
-                              win_.stride_h, groups_ > 1 ? " groups " + std::to_string(groups_) : std::string());
+        return detail::concat("QConv2D ", names[int(variant_)], gemm_layout_suffix(), " ", win_.kernel_h, "x",
+                              win_.kernel_w, "/", win_.stride_h,
+                              groups_ > 1 ? " groups " + std::to_string(groups_) : std::string());
     }
     Variant variant() const { return variant_; }
     DataType input_dtype(size_t) const override { return DataType::s8; }
@@ -275,6 +279,13 @@ public:
     }
 
 private:
+    // " w7" when the GEMM runs the uint8-quads kernel (7-bit weights).
+    std::string gemm_layout_suffix() const {
+        const bool gemm = variant_ == Variant::gemm_1x1 || variant_ == Variant::im2col_gemm;
+        return gemm && kernels::s8::packed_gemm_s8_layout(weights_.data()) == kernels::s8::GemmS8Layout::uint8_quads
+                   ? " w7"
+                   : "";
+    }
     size_t chunk_stride() const {
         const size_t k_group = size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_;
         return AlignedBuffer::round_up(kIm2colRows * k_group + XINFER_EXTRA_BYTES, 64);
@@ -305,11 +316,16 @@ public:
             buffer_copy(weights_, weights, n_ * k_);
             if (bias) buffer_copy(bias_, bias, n_);
         } else {
-            weights_.resize(kernels::s8::packed_gemm_s8_bytes(n_, k_));
+            weights_.resize(kernels::s8::packed_gemm_s8_bytes(n_, k_, weights));
             kernels::s8::pack_gemm_s8(n_, k_, weights, bias, x_.zero_point, multiplier_.data(), weights_.data());
         }
     }
-    std::string kind() const override { return reference_ ? "QDense reference" : "QDense gemm"; }
+    std::string kind() const override {
+        if (reference_) return "QDense reference";
+        return kernels::s8::packed_gemm_s8_layout(weights_.data()) == kernels::s8::GemmS8Layout::uint8_quads
+                   ? "QDense gemm w7"
+                   : "QDense gemm";
+    }
     DataType input_dtype(size_t) const override { return DataType::s8; }
     DataType output_dtype() const override { return DataType::s8; }
     Shape output_shape(const std::vector<Shape>& in) const override {

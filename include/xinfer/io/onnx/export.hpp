@@ -324,9 +324,16 @@ private:
             define(out, name, false, rank_of(n.inputs[0]));
         } else if (n.op == "Transpose") {
             const auto perm = n.get_ints("perm", {});
-            const std::string name = fresh(out);
-            node("Transpose", {ir_layout(n.inputs[0], n)}, name, {attr_ints("perm", perm)});
-            define(out, name, false, perm.size());
+            const Value in = value(n.inputs[0], n);
+            if (in.rank == 4 && !in.nchw && perm == std::vector<int64_t>{0, 2, 3, 1}) {
+                define(out, in.onnx, true, 4);  // NCHW -> NHWC: the input is the NCHW form of the output
+            } else if (in.rank == 4 && in.nchw && perm == std::vector<int64_t>{0, 3, 1, 2}) {
+                define(out, in.onnx, false, 4);  // back to NCHW: the held form itself
+            } else {
+                const std::string name = fresh(out);
+                node("Transpose", {ir_layout(n.inputs[0], n)}, name, {attr_ints("perm", perm)});
+                define(out, name, false, perm.size());
+            }
         } else {
             XINFER_THROW(ErrorCode::unsupported_op, "export: ", n.describe(), ": op '", n.op,
                          "' has no ONNX export yet");

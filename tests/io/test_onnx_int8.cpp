@@ -464,3 +464,56 @@ TEST_CASE("ONNX QDQ: int8 weights in another layout (DequantizeLinear, then a co
         CHECK(std::fabs(y.data()[i] - dequantize(quantize(c[i], p.r_scale, p.r_zp, -128, 127), p.r_scale, p.r_zp)) <=
               p.r_scale * 1.001f);
 }
+
+TEST_CASE("ONNX QDQ: a Gemm read in fp32 (no QuantizeLinear after it) runs as a QDense with an fp32 output") {
+    // x [3, 37] -> Q -> DQ -> Gemm (W: DQ int8 [21, 37] per row, transB; C: DQ int32 or fp32) -> y, as the
+    // classifier of torchvision's QDQ MobileNetV2.
+    const size_t M = 3, K = 37, N = 21;
+    const float xs = 0.05f;
+    const int xz = -7;
+    std::vector<int8_t> w(N * K);
+    const auto r = pseudo_random(w.size(), 11, -127.0f, 127.0f);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = int8_t(std::lround(r[i]));
+    std::vector<float> ws(N), bs(N);
+    std::vector<int32_t> b(N);
+    for (size_t n = 0; n < N; ++n) ws[n] = 0.001f * float(n + 3), bs[n] = xs * ws[n], b[n] = int32_t(n * 97) - 900;
+    for (bool int32_bias : {true, false}) {
+        CAPTURE(int32_bias);
+        GraphBytes g;
+        g.input("x", {int64_t(M), int64_t(K)}).output("y", {int64_t(M), int64_t(N)});
+        g.scalar("xs", xs).zero_point("xz", INT8, xz);
+        g.init<int8_t>("w", {int64_t(N), int64_t(K)}, INT8, w).init<float>("ws", {int64_t(N)}, FLOAT, ws);
+        g.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"}, "q_x")
+            .node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"}, "dq_x")
+            .node("DequantizeLinear", {"w", "ws"}, {"wd"}, "dq_w", attr_int("axis", 0));
+        if (int32_bias) {
+            g.init<int32_t>("b", {int64_t(N)}, INT32, b).init<float>("bs", {int64_t(N)}, FLOAT, bs);
+            g.node("DequantizeLinear", {"b", "bs"}, {"bd"}, "dq_b", attr_int("axis", 0));
+        } else {
+            std::vector<float> bf(N);
+            for (size_t n = 0; n < N; ++n) bf[n] = float(b[n]) * bs[n];
+            g.init<float>("bd", {int64_t(N)}, FLOAT, bf);
+        }
+        g.node("Gemm", {"xd", "wd", "bd"}, {"y"}, "fc", attr_int("transB", 1));
+        const Model m = load(g.model());
+        ModelOptions ro;
+        ro.kernels = ops::KernelSet::reference;
+        const Bytes bytes = g.model();
+        const Model m_ref = Model::load_from_memory(bytes.data(), bytes.size(), ro, "int8_test.onnx");
+        // An fp32 bias would have to be rounded to int32: that Gemm stays in fp32.
+        CHECK(op_counts(m).count("QDense") == size_t(int32_bias));
+        CHECK(op_counts(m).count("Dense") == size_t(!int32_bias));
+        const auto x = pseudo_random(M * K, 6, -6.0f, 6.0f);
+        const auto y = m.run(array({M, K}, x)), y_ref = m_ref.run(array({M, K}, x));
+        REQUIRE(y.size() == M * N);
+        for (size_t i = 0; i < M; ++i)
+            for (size_t n = 0; n < N; ++n) {
+                double want = double(b[n]) * bs[n];
+                for (size_t k = 0; k < K; ++k)
+                    want += double(dequantize(quantize(x[i * K + k], xs, xz, -128, 127), xs, xz)) *
+                            double(w[n * K + k]) * ws[n];
+                CHECK(y.data()[i * N + n] == doctest::Approx(want).epsilon(1e-5));
+                if (int32_bias) CHECK(y.data()[i * N + n] == y_ref.data()[i * N + n]);  // kernel sets agree exactly
+            }
+    }
+}

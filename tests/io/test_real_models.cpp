@@ -138,8 +138,8 @@ TEST_CASE("torchvision MobileNetV2 int8 (ONNX QDQ and QOperator) runs in int8 op
     // Bounds on |logit - ONNX Runtime's logit|. xinfer's int8 ops requantize as ONNX specifies (fp32 multiplier,
     // round half to even), as ONNX Runtime's CPU kernels do, so every int8 value agrees: measured, the QOperator
     // logits (dequantized uint8, step 0.0053) are identical and the QDQ ones differ by 6e-7. QOperator: one output
-    // step, for a single rounding that lands the other way. QDQ: the classifier runs in fp32 on the dequantized
-    // features (no QuantizeLinear follows it), so only the fp32 summation order of its 1280 products differs.
+    // step, for a single rounding that lands the other way. QDQ: no QuantizeLinear follows the classifier, so its
+    // output is fp32: xinfer sums its 1280 int8 products exactly and scales once, ONNX Runtime sums them in fp32.
     struct Case {
         const char* model;
         const char* golden;
@@ -156,6 +156,8 @@ TEST_CASE("torchvision MobileNetV2 int8 (ONNX QDQ and QOperator) runs in int8 op
         CHECK(ops["QAdd"] == 10);
         CHECK(ops["QGlobalAveragePool"] == 1);
         CHECK(ops["Quantize"] == 1);
+        CHECK(ops["QDense"] == 1);  // the classifier: int8 output (QOperator) or fp32 output (QDQ, no Q after it)
+        CHECK(ops.count("Dense") == 0);
         CHECK(ops.count("Conv") == 0);
         CHECK(ops.count("Add") == 0);
         CHECK(ops.count("Clip") == 0);  // ReLU6 is the QConv's output clamp
@@ -167,7 +169,7 @@ TEST_CASE("torchvision MobileNetV2 int8 (ONNX QDQ and QOperator) runs in int8 op
         if (qdq) {
             std::map<std::string, int> back_ops;
             for (auto& n : back.executor().graph().nodes) ++back_ops[n.op];
-            for (const char* op : {"QConv", "QAdd", "QGlobalAveragePool", "Transpose"}) {
+            for (const char* op : {"QConv", "QAdd", "QGlobalAveragePool", "QDense", "Transpose"}) {
                 CAPTURE(op);
                 CHECK(back_ops[op] == ops[op]);
             }

@@ -191,6 +191,14 @@ Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int
     CAPTURE(c.rq.lo);
     CAPTURE(c.rq.hi);
     check_bytes(got.data(), want.data(), got.size(), seed);
+    // The raw int32 sums of the same rows (gemm_s8_sums) against their reference.
+    std::vector<int32_t> sums(c.M * c.ldy, 0x5a5a5a5a), want_sums(c.M * c.ldy, 0x5a5a5a5a);
+    ref::gemm_s8_sums(c.M, c.N, c.K, A.data(), c.lda, c.x_zero, W.data(), bias, want_sums.data(), c.ldy);
+    s8::gemm_s8_sums<Arch>(0, split, c.N, c.K, A.data(), c.lda, packed.data(), sums.data(), c.ldy);
+    s8::gemm_s8_sums<Arch>(split, c.M, c.N, c.K, A.data(), c.lda, packed.data(), sums.data(), c.ldy);
+    const size_t bad = size_t(std::mismatch(sums.begin(), sums.end(), want_sums.begin()).first - sums.begin());
+    CAPTURE(bad);
+    CHECK_MESSAGE(bad == sums.size(), "gemm_s8_sums differs from the int32 sums");
     return got;
 }
 

@@ -72,7 +72,8 @@ inline std::unique_ptr<ops::Op> make_quantized_op(const Node& n, const Graph& g,
         const Constant& w = typed_constant(1, DataType::s8, w_rank);
         const Constant& ws = typed_constant(2, DataType::f32, 1);
         q.x = qparams("x");
-        q.y = qparams("y");
+        q.float_output = n.op == "QDense" && !n.has("y_scale");  // a classifier read in fp32
+        if (!q.float_output) q.y = qparams("y");
         q.w_scale = ws.as<float>();
         q.w_scale_count = ws.numel();
         q.clamp = {n.clip_min(), n.clip_max()};

@@ -27,7 +27,7 @@
 //   Quantize           x F32 -> I8                                        y_scale, y_zero_point
 //   Dequantize         x I8 -> F32                                        x_scale, x_zero_point
 //   QConv              x, W I8 OHWI, W_scale F32, B I32[Cout]?          Conv's attributes, x_*, y_*, clip_*
-//   QDense             x[N,...], W I8 [Nout][K], W_scale F32, B I32?     x_*, y_*, clip_*
+//   QDense             x[N,...], W I8 [Nout][K], W_scale F32, B I32?     x_*, y_*, clip_* (no y_*: F32 output)
 //   QAdd               a, b (activations)                                 a_scale, a_zero_point, b_scale,
 //                                                                         b_zero_point, y_*, clip_*
 //   QGlobalAveragePool x[N,H,W,C] -> [N,1,1,C]                            x_*, y_*

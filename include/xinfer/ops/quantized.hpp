@@ -5,6 +5,7 @@
 // kernel like Conv2D<float>: GEMM for 1x1, dwconv3x3 for depthwise 3x3, im2col + GEMM otherwise.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -133,10 +134,11 @@ private:
 
 // Shared parts of the int8 ops with weights: parameters, multipliers, output stage.
 struct QLinearParams {
-    QuantParams x, y;
+    QuantParams x, y;  // y unused with float_output
     const float* w_scale = nullptr;
     size_t w_scale_count = 0;
     kernels::MinMax clamp;
+    bool float_output = false;  // QDense only: fp32 output float(sum) * s_x * s_w[n], clamped, not requantized
 };
 
 class QConv2D : public Op {
@@ -308,10 +310,12 @@ public:
     // weights: int8 [Nout][K]; bias: int32 [Nout] or null.
     QDense(const QLinearParams& q, const int8_t* weights, const int32_t* bias, size_t n_out, size_t k,
            KernelSet kernels, std::string name)
-        : x_(q.x), n_(n_out), k_(k), reference_(kernels == KernelSet::reference), name_(std::move(name)) {
+        : x_(q.x), n_(n_out), k_(k), reference_(kernels == KernelSet::reference), float_output_(q.float_output),
+          clamp_(q.clamp), name_(std::move(name)) {
         XINFER_CHECK(n_ >= 1 && k_ >= 1, ErrorCode::invalid_model, name_, ": invalid dense layer ", k_, " -> ", n_);
-        multiplier_ = channel_multipliers(q.x, q.w_scale, q.w_scale_count, n_, q.y, name_);
-        rq_ = make_requant(q.y, q.clamp);
+        multiplier_ = channel_multipliers(q.x, q.w_scale, q.w_scale_count, n_, float_output_ ? QuantParams{1.0f, 0} : q.y,
+                                          name_);
+        if (!float_output_) rq_ = make_requant(q.y, q.clamp);
         if (reference_) {
             buffer_copy(weights_, weights, n_ * k_);
             if (bias) buffer_copy(bias_, bias, n_);
@@ -327,7 +331,7 @@ public:
                    : "QDense gemm";
     }
     DataType input_dtype(size_t) const override { return DataType::s8; }
-    DataType output_dtype() const override { return DataType::s8; }
+    DataType output_dtype() const override { return float_output_ ? DataType::f32 : DataType::s8; }
     Shape output_shape(const std::vector<Shape>& in) const override {
         return dense_output_shape(in[0], k_, n_, name_);
     }
@@ -336,6 +340,7 @@ public:
     void run(const RunArgs& a) const override {
         const size_t M = size_t(a.input_shapes[0][0]);
         const int8_t* x = static_cast<const int8_t*>(a.inputs[0]);
+        if (float_output_) return run_float(M, x, static_cast<float*>(a.output));
         int8_t* y = static_cast<int8_t*>(a.output);
         if (reference_)
             return kernels::ref::gemm_s8(M, n_, k_, x, k_, x_.zero_point, weights_.as<int8_t>(),
@@ -345,9 +350,27 @@ public:
     }
 
 private:
+    // The int32 sums are written into the output (int32 and float have the same size) and scaled in place.
+    void run_float(size_t M, const int8_t* x, float* y) const {
+        static_assert(sizeof(int32_t) == sizeof(float));
+        auto* sums = reinterpret_cast<int32_t*>(y);
+        if (reference_)
+            kernels::ref::gemm_s8_sums(M, n_, k_, x, k_, x_.zero_point, weights_.as<int8_t>(),
+                                       bias_.empty() ? nullptr : bias_.as<int32_t>(), sums, n_);
+        else
+            kernels::s8::gemm_s8_sums<XINFER_ARCH>(0, M, n_, k_, x, k_, weights_.data(), sums, n_);
+        for (size_t i = 0; i < M * n_; ++i) {
+            int32_t acc;
+            std::memcpy(&acc, y + i, sizeof acc);
+            const float v = float(acc) * multiplier_[i % n_];
+            y[i] = std::min(std::max(v, clamp_.min), clamp_.max);
+        }
+    }
+
     QuantParams x_;
     size_t n_, k_;
-    bool reference_;
+    bool reference_, float_output_;
+    kernels::MinMax clamp_;
     std::string name_;
     std::vector<float> multiplier_;
     kernels::Requant rq_;

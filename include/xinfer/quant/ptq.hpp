@@ -268,7 +268,8 @@ inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::Qua
 }
 
 inline bool is_int8_layer(const Node& n) {
-    return n.op == "QConv" || n.op == "QDense" || n.op == "QAdd" || n.op == "QGlobalAveragePool";
+    return n.op == "QConv" || (n.op == "QDense" && n.has("y_scale")) || n.op == "QAdd" ||
+           n.op == "QGlobalAveragePool";
 }
 
 // The fp32 value an int8 layer's output stands for (graph outputs get a suffix in the int8 graph).

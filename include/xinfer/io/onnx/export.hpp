@@ -37,18 +37,18 @@ public:
             define(in.name, in.name, false, in.shape.size());
         }
         for (auto& n : g_.nodes) export_node(n);
+        for (auto& out : g_.outputs) {  // each graph output under its own name, in the interface's layout
+            const Value& v = value(out.name, Node{"(graph output)", "", {}, {}, {}});
+            if (v.onnx != out.name) node(v.nchw ? "Transpose" : "Identity", {v.onnx}, out.name,
+                                         v.nchw ? std::vector<std::string>{attr_ints("perm", {0, 2, 3, 1})}
+                                                : std::vector<std::string>{});
+        }
         std::string graph;
         for (auto& n : nodes_) graph += w::delimited(1, n);
         graph += w::delimited(2, "xinfer");
         for (auto& t : initializers_) graph += w::delimited(5, t);
         for (auto& in : g_.inputs) graph += w::delimited(11, value_info(in.name, kFloat, in.shape));
-        for (auto& out : g_.outputs) {
-            const Value& v = value(out.name, Node{"(graph output)", "", {}, {}, {}});
-            if (v.onnx != out.name) node(v.nchw ? "Transpose" : "Identity", {v.onnx}, out.name,
-                                         v.nchw ? std::vector<std::string>{attr_ints("perm", {0, 2, 3, 1})}
-                                                : std::vector<std::string>{});
-            graph += w::delimited(12, value_info(out.name, kFloat, out.shape));
-        }
+        for (auto& out : g_.outputs) graph += w::delimited(12, value_info(out.name, kFloat, out.shape));
         std::string model;
         model += w::vint(1, 7);  // ir_version 7 (opset 13)
         model += w::delimited(2, "xinfer");
@@ -257,6 +257,10 @@ private:
             if (!bf.empty()) ins.push_back(bf);
             if (conv) node("Conv", ins, y, conv_attrs(n, g_.constant(n.inputs[1], n)));
             else node("Gemm", ins, y, {attr_int("transB", 1)});
+            if (!conv && !n.has("y_scale")) {  // fp32 output: no QuantizeLinear
+                define(out, activation(n, y), false, 2);
+                return;
+            }
             const std::string name = fresh(conv ? out + "#nchw" : out);
             quantize(activation(n, y), name, qparams(n, "y"));
             define(out, name, conv, conv ? 4 : 2);

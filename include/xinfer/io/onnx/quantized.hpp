@@ -619,7 +619,7 @@ inline bool Importer::fuse_conv(const NodeProto& n) {
 }
 
 // DQ(A) -> Gemm / MatMul (B = DQ(int8) per tensor or per output column, C = DQ(int32) or fp32) [-> Relu/Clip] -> Q
-// => QDense.
+// => QDense; without the Q (and with C = DQ(int32) or none) => QDense with an fp32 output.
 inline bool Importer::fuse_dense(const NodeProto& n) {
     const bool gemm = n.op_type == "Gemm";
     const float alpha = gemm ? attr_float(n, "alpha", 1.0f) : 1.0f, beta = gemm ? attr_float(n, "beta", 1.0f) : 1.0f;
@@ -645,7 +645,9 @@ inline bool Importer::fuse_dense(const NodeProto& n) {
             return false;
     }
     const auto oq = output_quantizer(n, true);
-    if (!oq) return false;
+    // Without a QuantizeLinear after it (a classifier read in fp32) it becomes a QDense with an fp32 output, when
+    // the bias is exact in int32 (a DequantizeLinear of int32, or none).
+    if (!oq && bias && !bias->quantized) return false;
     const Int8Link x = *a;
     const Shape a_shape = values_.at(n.input[0]).shape;
     const std::vector<int8_t> wk = tb ? *w8 : transposed_int8(*w8, size_t(K), size_t(N));
@@ -658,11 +660,14 @@ inline bool Importer::fuse_dense(const NodeProto& n) {
         inputs.push_back(fresh(n.input[2] + "/int32"));
         ir_.constants[inputs.back()] = Constant::copy_of(DataType::s32, {N}, b.data(), b.size() * sizeof(int32_t));
     }
-    auto attrs = qattrs(*oq);
+    auto attrs = oq ? qattrs(*oq) : std::map<std::string, Attribute>{};
     set_input_params(attrs, "x", x.scale, x.zero_point);
-    const std::string out = fresh(oq->value);
+    const std::string out = fresh(oq ? oq->value : n.output[0]);
     add_node(fresh_node_name(n, out), "QDense", inputs, out, attrs);
-    define_fused_output(*oq, out, Layout::onnx, {a_shape[0], N});
+    if (oq)
+        define_fused_output(*oq, out, Layout::onnx, {a_shape[0], N});
+    else
+        define(n.output[0], out, Layout::onnx, {a_shape[0], N});
     return true;
 }
 

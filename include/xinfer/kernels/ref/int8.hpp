@@ -23,6 +23,19 @@ inline void gemm_s8(size_t M, size_t N, size_t K, const int8_t* A, size_t lda, i
         }
 }
 
+// The int32 sums of gemm_s8 before requantization: Y[m][n] = bias[n] + sum_k (A[m][k] - x_zero) * W[n][k], wrapping
+// like int32 adds.
+inline void gemm_s8_sums(size_t M, size_t N, size_t K, const int8_t* A, size_t lda, int32_t x_zero, const int8_t* W,
+                         const int32_t* bias, int32_t* Y, size_t ldy) {
+    for (size_t m = 0; m < M; ++m)
+        for (size_t n = 0; n < N; ++n) {
+            uint32_t acc = bias ? uint32_t(bias[n]) : 0u;
+            for (size_t k = 0; k < K; ++k)
+                acc += uint32_t((int32_t(A[m * lda + k]) - x_zero) * int32_t(W[n * K + k]));
+            Y[m * ldy + n] = int32_t(acc);
+        }
+}
+
 // x: [H][W][Cin] (one image), w: OHWI [Cout][KH][KW][Cin/groups], y: [OH][OW][Cout].
 inline void conv2d_nhwc_s8(size_t H, size_t W, size_t Cin, const int8_t* x, int32_t x_zero, const Window2D& win,
                            size_t groups, size_t Cout, const int8_t* w, const int32_t* bias, const float* multiplier,

@@ -311,10 +311,11 @@ void run_tile(size_t rows, size_t nv, const typename Impl::TileT& t) {
     }
 }
 
-// Rows [m0, m1): panels are swept in blocks that stay in L2 while the row tiles of A pass by.
+// Rows [m0, m1): panels are swept in blocks that stay in L2 while the row tiles of A pass by. With `sums` set, the
+// int32 sums (bias included) go there (row stride ldy) instead of requantized values to Y.
 template <class Impl>
 void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
-               size_t ldy, const Requant& rq, GemmS8Layout layout) {
+               size_t ldy, const Requant& rq, GemmS8Layout layout, int32_t* sums = nullptr) {
     constexpr size_t MR = Impl::mr, KS = Impl::kstep, chunk_steps = kChunkK / KS;
     using WValue = typename Impl::WValue;
     alignas(64) typename Impl::AValue apack[MR * Impl::a_row_stride];
@@ -343,13 +344,17 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
                     t.w = reinterpret_cast<const WValue*>(panel + nw * 8) + kc * KS * nw;
                     t.init = first ? reinterpret_cast<const int32_t*>(panel) : panel_partial;
                     t.init_stride = first ? 0 : kPartialStride;
-                    t.partial = last ? nullptr : panel_partial;
+                    t.partial = last && !sums ? nullptr : panel_partial;
                     t.multiplier = reinterpret_cast<const float*>(panel + nw * 4);
-                    t.y = Y + m * ldy + n0;
+                    t.y = Y ? Y + m * ldy + n0 : nullptr;
                     t.ldy = ldy;
                     t.nc = std::min(nw, N - n0);
                     t.out = &out;
                     run_tile<Impl, MR>(rows, nw / 8, t);
+                    if (sums && last)
+                        for (size_t r = 0; r < rows; ++r)
+                            for (size_t c = 0; c < t.nc; ++c)
+                                sums[(m + r) * ldy + n0 + c] = panel_partial[r * kPartialStride + panel_lane(nw, c)];
                 }
                 kc += chunk;
             } while (kc < ksteps);
@@ -429,11 +434,10 @@ constexpr size_t gemm_s8_mr() {
     return use_avx2<Arch>() ? gemm_detail::kMrAvx2 : gemm_detail::kMrGeneric;
 }
 
-// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read only within their K columns) and the packed weights.
+namespace gemm_detail {
 template <class Arch>
-void gemm_s8(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
-             size_t ldy, Requant rq) {
-    using namespace gemm_detail;
+void gemm_s8_any(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
+                 size_t ldy, Requant rq, int32_t* sums) {
     XINFER_ASSERT(m0 <= m1 && ldy >= N && (K == 0 || lda >= K || m1 - m0 <= 1));
     XINFER_ASSERT(rq.lo <= rq.hi && rq.lo >= -128 && rq.hi <= 127);
     Header header;
@@ -444,16 +448,32 @@ void gemm_s8(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t l
 #if defined(__AVX2__)
     if constexpr (use_avx2<Arch>()) {
         if (quads)
-            gemm_rows<GemmAvx2Quads>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout);
+            gemm_rows<GemmAvx2Quads>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
         else
-            gemm_rows<GemmAvx2Pairs>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout);
+            gemm_rows<GemmAvx2Pairs>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
         return;
     }
 #endif
     if (quads)
-        gemm_rows<GemmGeneric<GemmS8Layout::uint8_quads>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout);
+        gemm_rows<GemmGeneric<GemmS8Layout::uint8_quads>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
     else
-        gemm_rows<GemmGeneric<GemmS8Layout::int16_pairs>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout);
+        gemm_rows<GemmGeneric<GemmS8Layout::int16_pairs>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
+}
+}  // namespace gemm_detail
+
+// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read only within their K columns) and the packed weights.
+template <class Arch>
+void gemm_s8(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
+             size_t ldy, Requant rq) {
+    gemm_detail::gemm_s8_any<Arch>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, nullptr);
+}
+
+// The same rows as int32 sums, bias[n] + sum_k (A[m][k] - x_zero) * W[n][k] (wrapping like int32 adds), before
+// requantization: for layers whose output is not int8 (a classifier read in fp32).
+template <class Arch>
+void gemm_s8_sums(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed,
+                  int32_t* Y, size_t ldy) {
+    gemm_detail::gemm_s8_any<Arch>(m0, m1, N, K, A, lda, packed, nullptr, ldy, Requant{0, -128, 127}, Y);
 }
 
 }  // namespace xinfer::kernels::s8

@@ -132,6 +132,11 @@ private:
     std::string name_;
 };
 
+// " w7" in an op's kind when its packed GEMM weights run the uint8-quads kernel (7-bit weights).
+inline std::string quads_suffix(const void* packed_gemm) {
+    return kernels::s8::packed_gemm_s8_layout(packed_gemm) == kernels::s8::GemmS8Layout::uint8_quads ? " w7" : "";
+}
+
 // Shared parts of the int8 ops with weights: parameters, multipliers, output stage.
 struct QLinearParams {
     QuantParams x, y;  // y unused with float_output
@@ -281,12 +286,9 @@ public:
     }
 
 private:
-    // " w7" when the GEMM runs the uint8-quads kernel (7-bit weights).
     std::string gemm_layout_suffix() const {
         const bool gemm = variant_ == Variant::gemm_1x1 || variant_ == Variant::im2col_gemm;
-        return gemm && kernels::s8::packed_gemm_s8_layout(weights_.data()) == kernels::s8::GemmS8Layout::uint8_quads
-                   ? " w7"
-                   : "";
+        return gemm ? quads_suffix(weights_.data()) : "";
     }
     size_t chunk_stride() const {
         const size_t k_group = size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_;
@@ -313,7 +315,8 @@ public:
         : x_(q.x), n_(n_out), k_(k), reference_(kernels == KernelSet::reference), float_output_(q.float_output),
           clamp_(q.clamp), name_(std::move(name)) {
         XINFER_CHECK(n_ >= 1 && k_ >= 1, ErrorCode::invalid_model, name_, ": invalid dense layer ", k_, " -> ", n_);
-        multiplier_ = channel_multipliers(q.x, q.w_scale, q.w_scale_count, n_, float_output_ ? QuantParams{1.0f, 0} : q.y,
+        const QuantParams y_scale_one{1.0f, 0};  // float output: the multiplier is s_x * s_w[n]
+        multiplier_ = channel_multipliers(q.x, q.w_scale, q.w_scale_count, n_, float_output_ ? y_scale_one : q.y,
                                           name_);
         if (!float_output_) rq_ = make_requant(q.y, q.clamp);
         if (reference_) {
@@ -325,10 +328,7 @@ public:
         }
     }
     std::string kind() const override {
-        if (reference_) return "QDense reference";
-        return kernels::s8::packed_gemm_s8_layout(weights_.data()) == kernels::s8::GemmS8Layout::uint8_quads
-                   ? "QDense gemm w7"
-                   : "QDense gemm";
+        return reference_ ? "QDense reference" : "QDense gemm" + quads_suffix(weights_.data());
     }
     DataType input_dtype(size_t) const override { return DataType::s8; }
     DataType output_dtype() const override { return float_output_ ? DataType::f32 : DataType::s8; }

@@ -511,7 +511,7 @@ TEST_CASE_TEMPLATE("global_avg_pool_s8 matches the reference", Arch, XINFER_S8_A
     informative.check();
 }
 
-TEST_CASE("im2col_nhwc (int8) lays out (ky, kx, ci) rows with the zero point in the padding") {
+TEST_CASE("im2col_nhwc (int8) lays out (ky, kx, ci) rows with the zero point in the padding and the row tails") {
     uint32_t seed = 89000;
     for (int k : {1, 2, 3, 5})
         for (int stride : {1, 2})
@@ -532,7 +532,10 @@ TEST_CASE("im2col_nhwc (int8) lays out (ky, kx, ci) rows with the zero point in 
                         const size_t row = size_t(k * k) * cin_g, ld = row + 3, P = size_t(OH) * size_t(OW);
                         for (size_t g = 0; g < groups; ++g) {
                             const size_t p0 = P / 3, p1 = P;
-                            Bytes got((p1 - p0) * ld), want((p1 - p0) * ld);
+                            const size_t size = (p1 - p0) * ld, guard = 16;
+                            Bytes got(size + guard), want(size + guard);
+                            std::fill(got.data(), got.data() + size + guard, int8_t(0x5a));
+                            std::fill(want.data() + size, want.data() + size + guard, int8_t(0x5a));
                             kernels::im2col_nhwc(H, W, C, x.data(), x_zero, win, size_t(OW), g, cin_g, p0, p1,
                                                  got.data(), ld);
                             for (size_t p = p0; p < p1; ++p)
@@ -549,8 +552,9 @@ TEST_CASE("im2col_nhwc (int8) lays out (ky, kx, ci) rows with the zero point in 
                             CAPTURE(stride);
                             CAPTURE(dilation);
                             CAPTURE(g);
-                            for (size_t p = 0; p < p1 - p0; ++p)
-                                check_bytes(got.data() + p * ld, want.data() + p * ld, row, seed);
+                            for (size_t p = p0; p < p1; ++p)
+                                for (size_t c = row; c < ld; ++c) want[(p - p0) * ld + c] = x_zero;
+                            check_bytes(got.data(), want.data(), size + guard, seed);  // nothing written past
                         }
                     }
 }

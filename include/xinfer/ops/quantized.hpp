@@ -149,7 +149,7 @@ struct QLinearParams {
 class QConv2D : public Op {
 public:
     enum class Variant { gemm_1x1, dwconv3x3, im2col_gemm, reference };
-    static constexpr size_t kIm2colRows = 64;  // output pixels per im2col chunk
+    static constexpr size_t kIm2colRows = 96;  // output pixels per im2col chunk: whole register tiles of 6 rows
 
     // weights: OHWI int8 [Cout][KH][KW][Cin/groups]; bias: int32 [Cout] or null.
     QConv2D(const Window2D& window, size_t groups, const QLinearParams& q, const int8_t* weights, const int32_t* bias,
@@ -272,8 +272,8 @@ public:
                             const size_t p1 = std::min(pixels, p0 + kIm2colRows);
                             for (size_t g = 0; g < groups_; ++g) {
                                 kernels::im2col_nhwc(H, W, C, x + n * H * W * C, int8_t(x_.zero_point), win_, OW,
-                                                     g, cin_g_, p0, p1, cols, k_group);
-                                kernels::s8::gemm_s8<Arch>(0, p1 - p0, cout_g, k_group, cols, k_group,
+                                                     g, cin_g_, p0, p1, cols, im2col_ld());
+                                kernels::s8::gemm_s8<Arch>(0, p1 - p0, cout_g, k_group, cols, im2col_ld(),
                                                            weights_.data() + g * group_bytes_,
                                                            y + (n * pixels + p0) * cout_ + g * cout_g, cout_, rq_);
                             }
@@ -290,10 +290,11 @@ private:
         const bool gemm = variant_ == Variant::gemm_1x1 || variant_ == Variant::im2col_gemm;
         return gemm ? quads_suffix(weights_.data()) : "";
     }
-    size_t chunk_stride() const {
-        const size_t k_group = size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_;
-        return AlignedBuffer::round_up(kIm2colRows * k_group + XINFER_EXTRA_BYTES, 64);
+    // im2col rows are padded to whole quads of k, which the uint8-quads GEMM then reads in place.
+    size_t im2col_ld() const {
+        return AlignedBuffer::round_up(size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_, 4);
     }
+    size_t chunk_stride() const { return AlignedBuffer::round_up(kIm2colRows * im2col_ld() + XINFER_EXTRA_BYTES, 64); }
 
     Window2D win_;
     size_t groups_;

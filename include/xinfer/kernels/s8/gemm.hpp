@@ -15,7 +15,7 @@
 //   then per step of k (2 for pairs, 4 for quads; K rounded up): nw x {W[n][k], ..., W[n][k + step - 1]},
 // zero-padded past N and K; a 16-wide panel stores its channels in lane_of16 order. The A rows of one register tile
 // are converted once (to int16, or to uint8 + 128) on the stack, in chunks of kChunkK values of k, and reused for
-// every panel.
+// every panel; the AVX2 quads kernel reads them in place instead where the rows hold whole quads.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -66,7 +66,8 @@ inline bool fits_quads(size_t count, const int8_t* W) {
 template <class Output, class AValue, class WValue>
 struct Tile {
     size_t ksteps;
-    const AValue* a;        // converted A rows, a_row_stride apart
+    const AValue* a;        // A rows as the kernel reads them, a_stride apart
+    size_t a_stride;
     const WValue* w;        // the panel's weights for this chunk
     const int32_t* init;    // starting sums: the packed bias (init_stride 0) or partial sums
     size_t init_stride;
@@ -83,6 +84,7 @@ template <GemmS8Layout Layout>
 struct GemmGeneric {
     static constexpr bool quads = Layout == GemmS8Layout::uint8_quads;
     static constexpr size_t mr = kMrGeneric, kstep = k_step(Layout), a_row_stride = kChunkK + 64;
+    static constexpr bool reads_a_in_place = false;
     using AValue = std::conditional_t<quads, uint8_t, int16_t>;
     using WValue = std::conditional_t<quads, int8_t, int16_t>;
     using Output = Requant;
@@ -106,7 +108,7 @@ struct GemmGeneric {
         const WValue* w = t.w;
         for (size_t s = 0; s < t.ksteps; ++s, w += kstep * NW)
             for (size_t r = 0; r < MR; ++r) {
-                const AValue* a = t.a + r * a_row_stride + kstep * s;
+                const AValue* a = t.a + r * t.a_stride + kstep * s;
                 for (size_t j = 0; j < NW; ++j)
                     for (size_t e = 0; e < kstep; ++e) acc[r][j] += int32_t(a[e]) * int32_t(w[kstep * j + e]);
             }
@@ -182,6 +184,7 @@ XINFER_UNROLL
 // int16 pairs.
 struct GemmAvx2Pairs {
     static constexpr size_t mr = kMrAvx2, kstep = 2, a_row_stride = kChunkK + 32;  // +64 bytes: no 4 KiB aliasing
+    static constexpr bool reads_a_in_place = false;
     using AValue = int16_t;
     using WValue = int16_t;
     using Output = avx2::RequantVec;
@@ -228,7 +231,7 @@ struct GemmAvx2Pairs {
 XINFER_UNROLL
             for (size_t r = 0; r < MR; ++r) {
                 int32_t pair;
-                std::memcpy(&pair, a + r * a_row_stride, sizeof pair);
+                std::memcpy(&pair, a + r * t.a_stride, sizeof pair);
                 const __m256i ar = _mm256_set1_epi32(pair);
                 acc[r][0] = accumulate<MR>(acc[r][0], ar, w0);
                 if constexpr (NV == 2) acc[r][1] = accumulate<MR>(acc[r][1], ar, w1);
@@ -238,57 +241,43 @@ XINFER_UNROLL
     }
 };
 
-// uint8 quads (weights in [-64, 63]).
+// uint8 quads (weights in [-64, 63]). The tile reads A's int8 rows in place when K is a whole number of quads
+// (copies otherwise) and shifts each broadcast quad to uint8 in its register.
 struct GemmAvx2Quads {
     static constexpr size_t mr = kMrAvx2, kstep = 4, a_row_stride = kChunkK + 64;
-    using AValue = uint8_t;
+    static constexpr bool reads_a_in_place = true;
+    using AValue = int8_t;
     using WValue = int8_t;
     using Output = avx2::RequantVec;
     using TileT = Tile<Output, AValue, WValue>;
 
-    // A + 128 (the sign bit flipped), zero-padded to a whole quad.
-    static void pack_a(size_t rows, const int8_t* A, size_t lda, size_t k_count, uint8_t* apack) {
-        const __m256i flip = _mm256_set1_epi8(-128);
+    // The rows, zero-padded to a whole quad (a padded k meets a zero weight).
+    static void pack_a(size_t rows, const int8_t* A, size_t lda, size_t k_count, int8_t* apack) {
         for (size_t r = 0; r < rows; ++r) {
-            const int8_t* src = A + r * lda;
-            uint8_t* dst = apack + r * a_row_stride;
-            size_t k = 0;
-            for (; k + 32 <= k_count; k += 32)
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k),
-                                    _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + k)),
-                                                     flip));
-            if (k + 16 <= k_count) {
-                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));
-                k += 16;
-            }
-            if (k + 8 <= k_count) {
-                const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + k));
-                _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));
-                k += 8;
-            }
-            for (; k < k_count; ++k) dst[k] = uint8_t(src[k] + 128);
-            for (; k % 4; ++k) dst[k] = 0;
+            int8_t* dst = apack + r * a_row_stride;
+            std::memcpy(dst, A + r * lda, k_count);
+            std::memset(dst + k_count, 0, k_steps(k_count, kstep) * kstep - k_count);
         }
     }
 
-    // Each step broadcasts a row's quad of k; vpmaddubsw sums its products with the weights of 8 columns in int16
-    // pairs (exact: see the top of the file) and vpmaddwd by ones adds the pairs into int32.
+    // Each step broadcasts a row's quad of k and flips its sign bits (A + 128 as uint8); vpmaddubsw sums its
+    // products with the weights of 8 columns in int16 pairs (exact: see the top of the file) and vpmaddwd by ones
+    // adds the pairs into int32.
     template <size_t MR, size_t NV>
     static void tile(const TileT& t) {
         __m256i acc[MR][NV];
         load_init_avx2(acc, t);
-        const __m256i ones = _mm256_set1_epi16(1);
+        const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(-128);
         const int8_t* w = t.w;
-        const uint8_t* a = t.a;
+        const int8_t* a = t.a;
         for (size_t k = 0; k < t.ksteps; ++k, w += 32 * NV, a += 4) {
             const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
             const __m256i w1 = NV == 2 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)) : w0;
 XINFER_UNROLL
             for (size_t r = 0; r < MR; ++r) {
                 int32_t quad;
-                std::memcpy(&quad, a + r * a_row_stride, sizeof quad);
-                const __m256i ar = _mm256_set1_epi32(quad);
+                std::memcpy(&quad, a + r * t.a_stride, sizeof quad);
+                const __m256i ar = _mm256_xor_si256(_mm256_set1_epi32(quad), flip);
                 acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, w0), ones));
                 if constexpr (NV == 2)
                     acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, w1), ones));
@@ -325,6 +314,9 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
     const size_t block_panels = std::clamp<size_t>(kWeightBlockBytes / full_panel_bytes, 1, kMaxBlockPanels);
     const auto* base = static_cast<const unsigned char*>(packed) + kHeaderBytes;
     const typename Impl::Output out(rq);
+    // In place when each row holds whole quads: K is a multiple of 4, or lda leaves room for the padding (whose
+    // values meet zero weights).
+    const bool in_place = Impl::reads_a_in_place && (K % KS == 0 || (lda >= k_steps(K, KS) * KS));
     for (size_t pb = 0; pb < panels; pb += block_panels) {
         const size_t pe = std::min(panels, pb + block_panels);
         for (size_t m = m0; m < m1; m += MR) {
@@ -333,14 +325,21 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
             do {
                 const size_t chunk = std::min(chunk_steps, ksteps - kc);
                 const bool first = kc == 0, last = kc + chunk == ksteps;
-                if (chunk) Impl::pack_a(rows, A + m * lda + KS * kc, lda, std::min(KS * chunk, K - KS * kc), apack);
+                const int8_t* a_chunk = A + m * lda + KS * kc;
+                if (chunk && !in_place) Impl::pack_a(rows, a_chunk, lda, std::min(KS * chunk, K - KS * kc), apack);
                 for (size_t p = pb; p < pe; ++p) {
                     const size_t n0 = p * kPanel, nw = panel_width(N, n0);
                     const unsigned char* panel = base + p * full_panel_bytes;
                     int32_t* panel_partial = partial + (p - pb) * kPanel;
                     typename Impl::TileT t;
                     t.ksteps = chunk;
-                    t.a = apack;
+                    if constexpr (std::is_same_v<typename Impl::AValue, int8_t>) {
+                        t.a = in_place ? a_chunk : apack;
+                        t.a_stride = in_place ? lda : Impl::a_row_stride;
+                    } else {
+                        t.a = apack;
+                        t.a_stride = Impl::a_row_stride;
+                    }
                     t.w = reinterpret_cast<const WValue*>(panel + nw * 8) + kc * KS * nw;
                     t.init = first ? reinterpret_cast<const int32_t*>(panel) : panel_partial;
                     t.init_stride = first ? 0 : kPartialStride;
@@ -461,7 +460,8 @@ void gemm_s8_any(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size
 }
 }  // namespace gemm_detail
 
-// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read only within their K columns) and the packed weights.
+// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read within their K columns, or K rounded up to a multiple
+// of 4 where lda >= that) and the packed weights.
 template <class Arch>
 void gemm_s8(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
              size_t ldy, Requant rq) {

@@ -156,34 +156,37 @@ struct Columns {
     Pairs rows01(long col) const { return interleave(at(0, col), at(1, col)); }
 };
 
-// Outputs [0, OW) of stride 1: each output loads one new input column per kernel row. Software-pipelined: the
-// sums of output ox + 1 are computed next to the requantization of output ox, so the out-of-order core always has
-// independent work at hand.
+// Outputs [0, OW), OW >= 1, of stride 1: each output loads one new input column per kernel row. Software-pipelined:
+// the sums of output ox + 1 are computed next to the requantization of output ox, so the out-of-order core always
+// has independent work at hand. Unrolled six times, the rotation of the column registers needs no moves (9% fewer
+// cycles on 56x56x144).
 template <bool FloatClamp>
 inline void block_row_s1(const Columns& in, long ix, size_t OW, int8_t* dst, size_t C, size_t cn, const Block& b,
                          const RequantVec& rq) {
     Pairs left = in.rows01(ix), middle = in.rows01(ix + 1);
     __m256i row2_mid = in.at(2, ix + 1);
     Pairs row2_left = interleave(in.at(2, ix), row2_mid);
-    Pairs acc;
-    for (size_t ox = 0; ox <= OW; ++ox, ++ix) {
-        Pairs next;
-        if (ox < OW) {
-            const Pairs right = in.rows01(ix + 2);
-            const __m256i row2_right = in.at(2, ix + 2);
-            const Pairs row2_next = interleave(row2_mid, row2_right);
-            next = b.sums(left, middle, right, row2_left, row2_next, kRow2Col2Second);
-            left = middle;
-            middle = right;
-            row2_left = row2_next;
-            row2_mid = row2_right;
-        }
-        if (ox > 0) {
-            store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
-            dst += C;
-        }
+    auto step = [&]() {
+        const Pairs right = in.rows01(ix + 2);
+        const __m256i row2_right = in.at(2, ix + 2);
+        const Pairs row2_next = interleave(row2_mid, row2_right);
+        const Pairs sums = b.sums(left, middle, right, row2_left, row2_next, kRow2Col2Second);
+        left = middle;
+        middle = right;
+        row2_left = row2_next;
+        row2_mid = row2_right;
+        ++ix;
+        return sums;
+    };
+    Pairs acc = step();
+#pragma GCC unroll 6
+    for (size_t ox = 1; ox < OW; ++ox) {
+        const Pairs next = step();
+        store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
+        dst += C;
         acc = next;
     }
+    store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
 }
 
 // Stride 2: each output loads two new columns of rows 0-1 and one pair of row 2 (which reads column ix + 3, with a
@@ -193,28 +196,31 @@ inline void block_row_s2(const Columns& in, long ix, size_t OW, int8_t* dst, siz
                          const RequantVec& rq) {
     Pairs left = in.rows01(ix);
     Pairs row2_left = interleave(in.at(2, ix), in.at(2, ix + 1));
-    Pairs acc;
-    for (size_t ox = 0; ox <= OW; ++ox, ix += 2) {
-        Pairs next;
-        if (ox < OW) {
-            const Pairs middle = in.rows01(ix + 1), right = in.rows01(ix + 2);
-            const Pairs row2_right = interleave(in.at(2, ix + 2), in.at(2, ix + 3));
-            next = b.sums(left, middle, right, row2_left, row2_right, kRow2Col2First);
-            left = right;
-            row2_left = row2_right;
-        }
-        if (ox > 0) {
-            store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
-            dst += C;
-        }
+    auto step = [&]() {
+        const Pairs middle = in.rows01(ix + 1), right = in.rows01(ix + 2);
+        const Pairs row2_right = interleave(in.at(2, ix + 2), in.at(2, ix + 3));
+        const Pairs sums = b.sums(left, middle, right, row2_left, row2_right, kRow2Col2First);
+        left = right;
+        row2_left = row2_right;
+        ix += 2;
+        return sums;
+    };
+    Pairs acc = step();
+#pragma GCC unroll 2
+    for (size_t ox = 1; ox < OW; ++ox) {
+        const Pairs next = step();
+        store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
+        dst += C;
         acc = next;
     }
+    store_one(dst, b.requantize<FloatClamp>(acc, rq), cn, rq);
 }
 
 template <bool FloatClamp>
 inline void block_row(const RowJob& job, const Block& b, size_t c0, const RequantVec& rq) {
     const Columns in(job, c0);
     const size_t cn = std::min(kBlock, job.C - c0);
+    if (job.OW == 0) return;
     if (job.stride == 1)
         block_row_s1<FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
     else

@@ -43,7 +43,7 @@ constexpr size_t kMrAvx2 = 6;                      // 6 rows x 16 columns: 12 ac
 
 struct Header {
     uint32_t layout;
-    uint32_t reserved;
+    uint32_t multipliers_below_one;  // 1: every |multiplier| < 1, so the int8 clamp alone suffices (arch.hpp)
     uint64_t n, k;
 };
 
@@ -77,6 +77,7 @@ struct Tile {
     size_t ldy;
     size_t nc;              // valid columns of the panel
     const Output* out;
+    bool float_clamp;       // some |multiplier| >= 1 (or NaN): clamp in fp32 before rounding
 };
 
 // Portable C++, for either layout.
@@ -166,10 +167,10 @@ XINFER_UNROLL
             }
         }
     };
-    if (below_one(m0) && below_one(m1))
-        store(std::false_type{});
-    else
+    if (t.float_clamp)
         store(std::true_type{});
+    else
+        store(std::false_type{});
 }
 
 template <class TileT, size_t MR, size_t NV>
@@ -304,7 +305,7 @@ void run_tile(size_t rows, size_t nv, const typename Impl::TileT& t) {
 // int32 sums (bias included) go there (row stride ldy) instead of requantized values to Y.
 template <class Impl>
 void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
-               size_t ldy, const Requant& rq, GemmS8Layout layout, int32_t* sums = nullptr) {
+               size_t ldy, const Requant& rq, GemmS8Layout layout, bool float_clamp, int32_t* sums = nullptr) {
     constexpr size_t MR = Impl::mr, KS = Impl::kstep, chunk_steps = kChunkK / KS;
     using WValue = typename Impl::WValue;
     alignas(64) typename Impl::AValue apack[MR * Impl::a_row_stride];
@@ -349,6 +350,7 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
                     t.ldy = ldy;
                     t.nc = std::min(nw, N - n0);
                     t.out = &out;
+                    t.float_clamp = float_clamp;
                     run_tile<Impl, MR>(rows, nw / 8, t);
                     if (sums && last)
                         for (size_t r = 0; r < rows; ++r)
@@ -388,7 +390,8 @@ inline void pack_gemm_s8(size_t N, size_t K, const int8_t* W, const int32_t* bia
     const size_t step = k_step(layout), steps = k_steps(K, step);
     auto* out = static_cast<unsigned char*>(packed);
     std::memset(out, 0, kHeaderBytes);
-    const Header header{uint32_t(layout), 0, N, K};
+    const bool below_one = std::all_of(multiplier, multiplier + N, [](float m) { return std::fabs(m) < 1.0f; });
+    const Header header{uint32_t(layout), below_one ? 1u : 0u, N, K};
     std::memcpy(out, &header, sizeof header);
     out += kHeaderBytes;
     for (size_t n0 = 0; n0 < N; n0 += kPanel) {
@@ -443,20 +446,23 @@ void gemm_s8_any(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size
     std::memcpy(&header, packed, sizeof header);
     XINFER_ASSERT(header.n == N && header.k == K);
     const auto layout = GemmS8Layout(header.layout);
+    const bool float_clamp = header.multipliers_below_one != 1;
     const bool quads = layout == GemmS8Layout::uint8_quads;
 #if defined(__AVX2__)
     if constexpr (use_avx2<Arch>()) {
         if (quads)
-            gemm_rows<GemmAvx2Quads>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
+            gemm_rows<GemmAvx2Quads>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, float_clamp, sums);
         else
-            gemm_rows<GemmAvx2Pairs>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
+            gemm_rows<GemmAvx2Pairs>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, float_clamp, sums);
         return;
     }
 #endif
     if (quads)
-        gemm_rows<GemmGeneric<GemmS8Layout::uint8_quads>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
+        gemm_rows<GemmGeneric<GemmS8Layout::uint8_quads>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout,
+                                                          float_clamp, sums);
     else
-        gemm_rows<GemmGeneric<GemmS8Layout::int16_pairs>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout, sums);
+        gemm_rows<GemmGeneric<GemmS8Layout::int16_pairs>>(m0, m1, N, K, A, lda, packed, Y, ldy, rq, layout,
+                                                          float_clamp, sums);
 }
 }  // namespace gemm_detail
 

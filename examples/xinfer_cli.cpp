@@ -266,7 +266,8 @@ int cmd_profile(const Args& args) {
     for (size_t s = 0; s < per_op.size(); ++s) {
         const auto& st = ex.steps()[s];
         const size_t macs = st.op->macs(plan.step_inputs[s], plan.shapes[size_t(st.output)]);
-        const size_t bytes = xinfer::checked_numel(plan.shapes[size_t(st.output)]) * sizeof(float);
+        const size_t bytes =
+            xinfer::checked_numel(plan.shapes[size_t(st.output)]) * xinfer::size_of(st.op->output_dtype());
         std::printf("%-4zu %-28s %-34s %9.4f %5.1f%% %10zu %8.2f %10zu\n", s, st.name.c_str(), st.op->kind().c_str(),
                     median[s] / 1e6, 100.0 * median[s] / total, macs, median[s] > 0 ? double(macs) / median[s] : 0.0,
                     bytes);

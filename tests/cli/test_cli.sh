@@ -68,6 +68,9 @@ PY
   fail "validate table"
 "$xinfer" classify --model "$work/q.xinf" "${pre[@]}" --top 2 "$image" | grep -c "class " | grep -qx 2 || fail "int8 classify"
 "$xinfer" bench --model "$work/q.xinf" --runs 3 --json | grep -q median_ms || fail "int8 bench"
+# The profile counts an int8 output at one byte per element: the dequantized logits take 4x the QDense output.
+"$xinfer" profile --model "$work/q.xinf" --runs 2 -o "$work/q_trace.json" |
+  awk '/QDense/ {q = $NF} /Dequantize/ {d = $NF} END {exit !(q > 0 && d == 4 * q)}' || fail "int8 profile bytes"
 "$xinfer" inspect --model "$work/q.xinf" > "$work/inspect.txt"
 grep -q "QConv2D" "$work/inspect.txt" || fail "int8 inspect"
 "$xinfer" convert "$work/q.xinf" -o "$work/q.onnx" | grep -q "ONNX" || fail "ONNX export"

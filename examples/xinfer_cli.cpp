@@ -535,9 +535,11 @@ int cmd_quantize(const Args& args) {
     q.save(out);
     size_t int8_layers = 0;
     for (const auto& n : q.graph().nodes) int8_layers += xinfer::quant::is_int8_layer(n);
-    std::printf("wrote %s: %zu int8 layers, method %s, %zu calibration images, %.1f s; %ld bytes (fp32 source %ld)\n",
-                out.c_str(), int8_layers, xinfer::quant::to_string(o.method), paths.size(), ms_since(t0) / 1000,
-                file_bytes(out), file_bytes(args.need("--model")));
+    const long source_bytes = file_bytes(args.need("--model"));  // -1 for a builtin: model
+    std::printf("wrote %s: %zu int8 layers, method %s, %zu calibration images, %.1f s; %ld bytes", out.c_str(),
+                int8_layers, xinfer::quant::to_string(o.method), paths.size(), ms_since(t0) / 1000, file_bytes(out));
+    if (source_bytes >= 0) std::printf(" (fp32 source %ld)", source_bytes);
+    std::printf("\n");
     return 0;
 }
 

@@ -242,8 +242,8 @@ XINFER_UNROLL
     }
 };
 
-// uint8 quads (weights in [-64, 63]). The tile reads A's int8 rows in place when K is a whole number of quads
-// (copies otherwise) and shifts each broadcast quad to uint8 in its register.
+// uint8 quads (weights in [-64, 63]). The tile reads A's int8 rows in place where they hold whole quads (copies
+// them otherwise: see gemm_rows) and shifts each broadcast quad to uint8 in its register.
 struct GemmAvx2Quads {
     static constexpr size_t mr = kMrAvx2, kstep = 4, a_row_stride = kChunkK + 64;
     static constexpr bool reads_a_in_place = true;
@@ -334,7 +334,7 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
                     int32_t* panel_partial = partial + (p - pb) * kPanel;
                     typename Impl::TileT t;
                     t.ksteps = chunk;
-                    if constexpr (std::is_same_v<typename Impl::AValue, int8_t>) {
+                    if constexpr (Impl::reads_a_in_place) {
                         t.a = in_place ? a_chunk : apack;
                         t.a_stride = in_place ? lda : Impl::a_row_stride;
                     } else {

@@ -1074,7 +1074,12 @@ private:
         }
         for (size_t i = 0; i < n.input.size(); ++i)
             if (!n.input[i].empty() && !(values_.count(n.input[i]) && values_.at(n.input[i]).is_const)) return false;
-        if (n.input.empty()) return false;
+        // The folds read their inputs directly: a missing one leaves the node to the import path, which names it.
+        const bool two_inputs = op == "Gather" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+        if (n.input.empty() || n.input[0].empty() || (two_inputs && (n.input.size() < 2 || n.input[1].empty())))
+            return false;
+        auto empty = [](const std::string& in) { return in.empty(); };
+        if (op == "Concat" && std::any_of(n.input.begin(), n.input.end(), empty)) return false;
         const Constant& x = values_.at(n.input[0]).constant;
         const auto& quantized = values_.at(n.input[0]).quantized;  // a DequantizeLinear-folded constant's integers
         if (op == "Identity" || op == "Dropout") {

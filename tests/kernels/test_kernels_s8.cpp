@@ -172,10 +172,11 @@ Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int
                     size_t split, uint32_t seed) {
     Array<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K, W.data()));
     s8::pack_gemm_s8(c.N, c.K, W.data(), bias, c.x_zero, multiplier, packed.data());
-    // Weights in [-64, 63] take the uint8-quads layout, any other the int16 pairs.
+    // Weights in [-64, 63] take the uint8-quads layout, any other the int16 pairs, unless VNNI makes quads exact.
     const bool seven_bit = std::all_of(W.data(), W.data() + c.N * c.K, [](int8_t w) { return w >= -64 && w < 64; });
     CHECK(s8::packed_gemm_s8_layout(packed.data()) ==
-          (seven_bit ? s8::GemmS8Layout::uint8_quads : s8::GemmS8Layout::int16_pairs));
+          (seven_bit || s8::quads_exact_for_any_weights() ? s8::GemmS8Layout::uint8_quads
+                                                          : s8::GemmS8Layout::int16_pairs));
     const int8_t sentinel = 0x5a;
     Bytes got(c.M * c.ldy), want(c.M * c.ldy);
     std::fill(got.data(), got.data() + got.size(), sentinel);

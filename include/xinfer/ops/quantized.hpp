@@ -132,9 +132,9 @@ private:
     std::string name_;
 };
 
-// " w7" in an op's kind when its packed GEMM weights run the uint8-quads kernel (7-bit weights).
+// " quads" in an op's kind when its packed GEMM weights run the uint8-quads kernel (7-bit weights, or any with VNNI).
 inline std::string quads_suffix(const void* packed_gemm) {
-    return kernels::s8::packed_gemm_s8_layout(packed_gemm) == kernels::s8::GemmS8Layout::uint8_quads ? " w7" : "";
+    return kernels::s8::packed_gemm_s8_layout(packed_gemm) == kernels::s8::GemmS8Layout::uint8_quads ? " quads" : "";
 }
 
 // Shared parts of the int8 ops with weights: parameters, multipliers, output stage.

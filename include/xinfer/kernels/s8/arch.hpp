@@ -21,6 +21,16 @@
 
 namespace xinfer::kernels::s8 {
 
+// True where the compiler targets a uint8 x int8 dot product into int32 without saturation (AVX512-VNNI with
+// AVX512-VL, or AVX-VNNI): the uint8-quads GEMM then takes any int8 weights, not only 7-bit ones.
+constexpr bool quads_exact_for_any_weights() {
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+    return true;
+#else
+    return false;
+#endif
+}
+
 template <class Arch>
 constexpr bool use_avx2() {
 #if defined(__AVX2__)
@@ -67,6 +77,24 @@ inline __m256i dot_pairs_add(__m256i acc, __m256i a, __m256i b) {
     return _mm256_dpwssd_avx_epi32(acc, a, b);
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+// acc + the four products a[4i + e] * b[4i + e] per int32 lane, a as uint8 and b as int8. With VNNI (vpdpbusd) the
+// products are summed straight into int32: exact for any int8 b. Without it, vpmaddubsw first sums them in int16
+// pairs with saturation, which is exact only while each pair sum stays within int16: b in [-64, 63] (gemm.hpp).
+// Fused adds the accumulator inside the VNNI instruction, whose latency then chains through acc; callers with
+// few independent accumulators pass false.
+template <bool Fused = true>
+inline __m256i dot_quads_add(__m256i acc, __m256i a, __m256i b) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    if constexpr (Fused) return _mm256_dpbusd_epi32(acc, a, b);
+    return _mm256_add_epi32(acc, _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b));
+#elif defined(__AVXVNNI__)
+    if constexpr (Fused) return _mm256_dpbusd_avx_epi32(acc, a, b);
+    return _mm256_add_epi32(acc, _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), a, b));
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
 #endif
 }
 

@@ -4,10 +4,12 @@
 // Accumulation is exact in int32. Two packed layouts, chosen by the weights when they are packed:
 // - int16 pairs (any int8 weights): A and W sign-extended to int16 and multiplied in pairs of k into int32 (AVX2
 //   vpmaddwd + vpaddd, or vpdpwssd with VNNI).
-// - uint8 quads (every weight in [-64, 63], e.g. models quantized with 7-bit weights): A + 128 as uint8 times W in
-//   quads of k (AVX2 vpmaddubsw, then vpmaddwd by ones into int32). Each int16 pair sum is at most
-//   2 * 255 * 64 = 32640 in magnitude, so vpmaddubsw never saturates; the 128 * sum_k W[n][k] the shift adds is
-//   folded into the bias. Half the weight bytes, and about 1.7x the multiply rate of the pairs on AVX2 cores.
+// - uint8 quads: A + 128 as uint8 times W in quads of k. With VNNI (vpdpbusd, Zen 4, Ice Lake and later) the quads
+//   are summed straight into int32, exact for any weights, and every GEMM takes this layout. On plain AVX2 it
+//   needs every weight in [-64, 63] (e.g. models quantized with 7-bit weights): vpmaddubsw sums the products in
+//   int16 pairs, each at most 2 * 255 * 64 = 32640 in magnitude, so it never saturates, and vpmaddwd by ones adds
+//   the pairs into int32. Either way the 128 * sum_k W[n][k] the shift adds is folded into the bias. Half the
+//   weight bytes, and about 1.7x the multiply rate of the pairs on AVX2 cores.
 //
 // Packed layout (source "goi": W[N][K], bias[N], multiplier[N]): a 64-byte header (layout, N, K), then panels of 16
 // output channels, the last one 8 wide when N % 16 is 1..8. Each panel holds
@@ -242,8 +244,8 @@ XINFER_UNROLL
     }
 };
 
-// uint8 quads (weights in [-64, 63]). The tile reads A's int8 rows in place where they hold whole quads (copies
-// them otherwise: see gemm_rows) and shifts each broadcast quad to uint8 in its register.
+// uint8 quads (any weights with VNNI, [-64, 63] without). The tile reads A's int8 rows in place where they hold
+// whole quads (copies them otherwise: see gemm_rows) and shifts each broadcast quad to uint8 in its register.
 struct GemmAvx2Quads {
     static constexpr size_t mr = kMrAvx2, kstep = 4, a_row_stride = kChunkK + 64;
     static constexpr bool reads_a_in_place = true;
@@ -261,14 +263,14 @@ struct GemmAvx2Quads {
         }
     }
 
-    // Each step broadcasts a row's quad of k and flips its sign bits (A + 128 as uint8); vpmaddubsw sums its
-    // products with the weights of 8 columns in int16 pairs (exact: see the top of the file) and vpmaddwd by ones
-    // adds the pairs into int32.
+    // Each step broadcasts a row's quad of k, flips its sign bits (A + 128 as uint8) and adds its products with the
+    // weights of 8 columns into int32 (avx2::dot_quads_add; exact: see the top of the file). With one or two rows
+    // the fused VNNI form would chain its latency through each accumulator.
     template <size_t MR, size_t NV>
     static void tile(const TileT& t) {
         __m256i acc[MR][NV];
         load_init_avx2(acc, t);
-        const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(-128);
+        const __m256i flip = _mm256_set1_epi8(-128);
         const int8_t* w = t.w;
         const int8_t* a = t.a;
         for (size_t k = 0; k < t.ksteps; ++k, w += 32 * NV, a += 4) {
@@ -279,9 +281,8 @@ XINFER_UNROLL
                 int32_t quad;
                 std::memcpy(&quad, a + r * t.a_stride, sizeof quad);
                 const __m256i ar = _mm256_xor_si256(_mm256_set1_epi32(quad), flip);
-                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, w0), ones));
-                if constexpr (NV == 2)
-                    acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, w1), ones));
+                acc[r][0] = avx2::dot_quads_add<MR >= 3>(acc[r][0], ar, w0);
+                if constexpr (NV == 2) acc[r][1] = avx2::dot_quads_add<MR >= 3>(acc[r][1], ar, w1);
             }
         }
         finish_tile_avx2(acc, t);
@@ -364,7 +365,8 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
 }
 
 inline GemmS8Layout choose_layout(size_t N, size_t K, const int8_t* W) {
-    return W && fits_quads(N * K, W) ? GemmS8Layout::uint8_quads : GemmS8Layout::int16_pairs;
+    return W && (quads_exact_for_any_weights() || fits_quads(N * K, W)) ? GemmS8Layout::uint8_quads
+                                                                         : GemmS8Layout::int16_pairs;
 }
 
 }  // namespace gemm_detail

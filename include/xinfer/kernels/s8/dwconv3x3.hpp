@@ -1,7 +1,11 @@
 #pragma once
 // Depthwise 3x3 int8 convolution over NHWC, stride 1 or 2, explicit pads, requantized output.
-// Channels are the vector axis, 16 per block. Exact int32 accumulation: taps are paired and each pair of int16
-// (sign-extended int8) inputs is multiplied into a pair of int16 weights (AVX2 vpmaddwd, or vpdpwssd with VNNI).
+// Channels are the vector axis, 16 per block. Exact int32 accumulation, in one of two packed layouts chosen by the
+// compiler's target (quads_exact_for_any_weights, arch.hpp):
+// - tap pairs (AVX2): each pair of int16 (sign-extended int8) inputs is multiplied into a pair of int16 weights
+//   (vpmaddwd, or vpdpwssd with VNNI);
+// - column quads (VNNI): the three taps of a kernel column and a zero tap form a quad; the input column's three
+//   values + 128 as uint8 meet it in one vpdpbusd, the 128 * sum of the weights being folded into the bias.
 //
 // Tap pairs: rows 0 and 1 of each kernel column, (w[0][kx], w[1][kx]) for kx = 0..2, and in row 2 the horizontal
 // pairs (w[2][0], w[2][1]) and (0, w[2][2]) (stride 1) or (w[2][2], 0) (stride 2). Along a row of outputs the
@@ -10,8 +14,9 @@
 // 0), so one loop covers a whole output row, borders included.
 //
 // Packed layout (source "hwg": w[C][3][3], bias[C], multiplier[C]), per block of 16 channels (zero-padded past C):
-//   int32 bias[16] (with x_zero * sum of the 9 weights subtracted), float multiplier[16],
-//   then 6 tap pairs (kTapPairs order), each 16 x {int16, int16},
+//   int32 bias[16] (with x_zero * sum of the 9 weights subtracted, and 128 * that sum for column quads),
+//   float multiplier[16], then either 6 tap pairs (kTapPairs order), each 16 x {int16, int16}, or 3 column quads
+//   (kx = 0..2), each 16 x {w[0][kx], w[1][kx], w[2][kx], 0} as int8,
 // with channels in lane_of16 order.
 #include <algorithm>
 #include <cstddef>
@@ -30,12 +35,17 @@ namespace dwconv_detail {
 constexpr size_t kBlock = 16;
 enum TapPair { kRows01Col0, kRows01Col1, kRows01Col2, kRow2Cols01, kRow2Col2Second, kRow2Col2First, kTapPairs };
 constexpr size_t kPairInts = 2 * kBlock;  // int16 per tap pair
-constexpr size_t kBlockBytes = kBlock * 4 * 2 + kTapPairs * kPairInts * 2;
+constexpr bool kColumnQuads = quads_exact_for_any_weights();
+constexpr size_t kQuadBytes = 4 * kBlock;  // int8 per column quad
+constexpr size_t kBlockBytes = kBlock * 4 * 2 + (kColumnQuads ? 3 * kQuadBytes : kTapPairs * kPairInts * 2);
+constexpr int32_t kInputShift = kColumnQuads ? 128 : 0;  // added to the inputs (as uint8) by the column quads
 
 inline size_t round_up_block(size_t C) { return (C + kBlock - 1) / kBlock * kBlock; }
 
-// Weight of tap (ky, kx) at lane `lane` of a block's tap pairs.
-inline int32_t tap_weight(const int16_t* pairs, size_t lane, int ky, int kx) {
+// Weight of tap (ky, kx) at lane `lane` of a block's packed weights.
+inline int32_t tap_weight(const unsigned char* weights, size_t lane, int ky, int kx) {
+    if constexpr (kColumnQuads) return int8_t(weights[size_t(kx) * kQuadBytes + 4 * lane + size_t(ky)]);
+    const auto* pairs = reinterpret_cast<const int16_t*>(weights);
     if (ky < 2) return pairs[size_t(kx) * kPairInts + 2 * lane + size_t(ky)];
     if (kx < 2) return pairs[kRow2Cols01 * kPairInts + 2 * lane + size_t(kx)];
     return pairs[kRow2Col2First * kPairInts + 2 * lane];
@@ -67,10 +77,10 @@ inline void row_generic(const RowJob& job) {
             const unsigned char* block = job.packed + c / kBlock * kBlockBytes;
             const size_t lane = lane_of16(c % kBlock);
             int32_t acc = reinterpret_cast<const int32_t*>(block)[lane];
-            const auto* pairs = reinterpret_cast<const int16_t*>(block + kBlock * 8);
             for (int ky = 0; ky < 3; ++ky)
                 for (int kx = 0; kx < 3; ++kx)
-                    acc += int32_t(*job.column(ky, ix0 + kx, c)) * tap_weight(pairs, lane, ky, kx);
+                    acc += (int32_t(*job.column(ky, ix0 + kx, c)) + kInputShift) *
+                           tap_weight(block + kBlock * 8, lane, ky, kx);
             job.y[ox * job.C + c] = requantize(acc, reinterpret_cast<const float*>(block + kBlock * 4)[lane], job.rq);
         }
     }
@@ -230,6 +240,114 @@ inline void row(const RowJob& job) {
 }
 
 }  // namespace avx2_dw
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) || defined(__AVXVNNI__)
+namespace vnni_dw {
+
+using namespace avx2;
+
+// 16 channels of one input column (kernel rows 0-2 and a zero tap) as uint8 quads: {0-3, 8-11} and {4-7, 12-15}.
+struct Quads {
+    __m256i lo, hi;
+};
+
+// The packed constants of one block of 16 channels.
+struct Block {
+    __m256i bias_lo, bias_hi, w_lo[3], w_hi[3];
+    __m256 multiplier_lo, multiplier_hi;
+    explicit Block(const unsigned char* packed)
+        : bias_lo(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed))),
+          bias_hi(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + 32))),
+          multiplier_lo(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4))),
+          multiplier_hi(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4 + 32))) {
+        const auto* w = reinterpret_cast<const __m256i*>(packed + kBlock * 8);
+        for (int kx = 0; kx < 3; ++kx) w_lo[kx] = _mm256_loadu_si256(w + 2 * kx), w_hi[kx] = _mm256_loadu_si256(w + 2 * kx + 1);
+    }
+    // bias + the three columns' quads against their weights.
+    Quads sums(const Quads& left, const Quads& middle, const Quads& right) const {
+        return {dot_quads_add(dot_quads_add(dot_quads_add(bias_lo, left.lo, w_lo[0]), middle.lo, w_lo[1]), right.lo,
+                              w_lo[2]),
+                dot_quads_add(dot_quads_add(dot_quads_add(bias_hi, left.hi, w_hi[0]), middle.hi, w_hi[1]), right.hi,
+                              w_hi[2])};
+    }
+    template <bool FloatClamp>
+    void store(int8_t* dst, const Quads& acc, size_t cn, const RequantVec& rq) const {
+        avx2_dw::store_one(dst,
+                           to_int16(round_scaled<FloatClamp>(acc.lo, multiplier_lo, rq),
+                                    round_scaled<FloatClamp>(acc.hi, multiplier_hi, rq), rq),
+                           cn, rq);
+    }
+};
+
+// The three input rows of an output row at one channel block; columns outside the image read the x_zero row.
+struct Columns {
+    const int8_t* rows[3];
+    size_t steps[3];
+    const int8_t* zero;
+    size_t W;
+    Columns(const RowJob& job, size_t c0) : zero(job.zero_row + c0), W(job.W) {
+        for (int ky = 0; ky < 3; ++ky) rows[ky] = job.rows[ky] + c0, steps[ky] = job.steps[ky];
+    }
+    // Column col (any value; negative ones wrap to large): bytes of rows 0 and 1 interleaved as int16 (per 128-bit
+    // half: channels 0-7, then 8-15), interleaved again with row 2's, and shifted to uint8 by flipping sign bits.
+    Quads at(long col) const {
+        const bool inside = size_t(col) < W;
+        auto widen = [&](int ky) {
+            const int8_t* p = inside ? rows[ky] + size_t(col) * steps[ky] : zero;
+            return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        };
+        const __m256i rows01 = _mm256_or_si256(widen(0), _mm256_slli_epi16(widen(1), 8)), row2 = widen(2);
+        const __m256i flip = _mm256_set1_epi8(-128);
+        return {_mm256_xor_si256(_mm256_unpacklo_epi16(rows01, row2), flip),
+                _mm256_xor_si256(_mm256_unpackhi_epi16(rows01, row2), flip)};
+    }
+};
+
+// One output row at one channel block. Stride 1 loads one new column per output, stride 2 two. Software-pipelined
+// as in avx2_dw: the sums of output ox + 1 are computed next to the requantization of output ox.
+template <int Stride, bool FloatClamp>
+inline void block_row_strided(const Columns& in, long ix, size_t OW, int8_t* dst, size_t C, size_t cn, const Block& b,
+                              const RequantVec& rq) {
+    Quads left = in.at(ix), middle = Stride == 1 ? in.at(ix + 1) : left, acc;
+    for (size_t ox = 0; ox < OW; ++ox, ix += Stride) {
+        if constexpr (Stride == 2) middle = in.at(ix + 1);
+        const Quads right = in.at(ix + 2);
+        const Quads next = b.sums(left, middle, right);
+        left = Stride == 1 ? middle : right;
+        middle = right;
+        if (ox > 0) {
+            b.store<FloatClamp>(dst, acc, cn, rq);
+            dst += C;
+        }
+        acc = next;
+    }
+    b.store<FloatClamp>(dst, acc, cn, rq);
+}
+
+template <bool FloatClamp>
+inline void block_row(const RowJob& job, const Block& b, size_t c0, const RequantVec& rq) {
+    if (job.OW == 0) return;
+    const Columns in(job, c0);
+    const size_t cn = std::min(kBlock, job.C - c0);
+    if (job.stride == 1)
+        block_row_strided<1, FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
+    else
+        block_row_strided<2, FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
+}
+
+inline void row(const RowJob& job) {
+    const RequantVec rq(job.rq);
+    for (size_t c0 = 0; c0 < job.C; c0 += kBlock) {
+        const Block b(job.packed + c0 / kBlock * kBlockBytes);
+        if (below_one(b.multiplier_lo) && below_one(b.multiplier_hi))
+            block_row<false>(job, b, c0, rq);
+        else
+            block_row<true>(job, b, c0, rq);
+    }
+}
+
+}  // namespace vnni_dw
+#endif
 #endif
 
 }  // namespace dwconv_detail
@@ -248,19 +366,27 @@ inline void pack_dwconv3x3_s8(size_t C, const int8_t* w, const int32_t* bias, in
     for (size_t c0 = 0; c0 < C; c0 += kBlock, block += kBlockBytes) {
         auto* block_bias = reinterpret_cast<int32_t*>(block);
         auto* block_multiplier = reinterpret_cast<float*>(block + kBlock * 4);
-        auto* pairs = reinterpret_cast<int16_t*>(block + kBlock * 8);
+        unsigned char* weights = block + kBlock * 8;
         for (size_t j = 0; j < kBlock; ++j) {
             const size_t c = c0 + j, lane = lane_of16(j);
             const bool valid = c < C;
             auto tap = [&](int ky, int kx) -> int16_t { return valid ? w[c * 9 + size_t(ky * 3 + kx)] : 0; };
             int64_t weight_sum = 0;
             for (int t = 0; t < 9; ++t) weight_sum += tap(t / 3, t % 3);
-            const int64_t folded = (valid && bias ? int64_t(bias[c]) : 0) - int64_t(x_zero) * weight_sum;
+            const int64_t folded =
+                (valid && bias ? int64_t(bias[c]) : 0) - (int64_t(x_zero) + kInputShift) * weight_sum;
             block_bias[lane] = valid ? int32_t(uint32_t(uint64_t(folded))) : 0;
             block_multiplier[lane] = valid ? multiplier[c] : 0.0f;
+            if constexpr (kColumnQuads) {
+                for (int kx = 0; kx < 3; ++kx)
+                    for (int ky = 0; ky < 4; ++ky)
+                        weights[size_t(kx) * kQuadBytes + 4 * lane + size_t(ky)] =
+                            static_cast<unsigned char>(ky < 3 ? tap(ky, kx) : 0);
+                continue;
+            }
             auto set = [&](TapPair p, int16_t first, int16_t second) {
-                pairs[p * kPairInts + 2 * lane] = first;
-                pairs[p * kPairInts + 2 * lane + 1] = second;
+                std::memcpy(weights + 2 * (p * kPairInts + 2 * lane), &first, sizeof first);
+                std::memcpy(weights + 2 * (p * kPairInts + 2 * lane + 1), &second, sizeof second);
             };
             set(kRows01Col0, tap(0, 0), tap(1, 0));
             set(kRows01Col1, tap(0, 1), tap(1, 1));
@@ -301,7 +427,11 @@ void dwconv3x3_s8(size_t H, size_t W, size_t C, const int8_t* x, const void* pac
             job.steps[ky] = inside ? C : 0;
         }
         job.y = y + oy * OW * C;
-#if defined(__AVX2__)
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) || defined(__AVXVNNI__)
+        if constexpr (use_avx2<Arch>())
+            vnni_dw::row(job);
+        else
+#elif defined(__AVX2__)
         if constexpr (use_avx2<Arch>())
             avx2_dw::row(job);
         else

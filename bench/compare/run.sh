@@ -193,18 +193,24 @@ if [ "$callgrind" = 1 ]; then
     echo "xinfer instructions per inference: skipped (valgrind not installed; apt-get install valgrind)"
   else
     for i in "${!models[@]}"; do
-      counts=()
+      counts=() why=""
       echo "callgrind: $(basename "${models[$i]}"), 1 and 2 runs" >&2
       for r in 1 2; do
-        counts+=("$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-          "$xinfer" bench --model "${models[$i]}" --threads 1 --runs "$r" --warmup 0 --json 2>&1 >/dev/null |
-          sed -n 's/.*Collected : \([0-9]*\).*/\1/p' || true)")
+        # A run that does not finish (valgrind has no AVX-512 decoder, say) counts for nothing.
+        if valgrind --tool=callgrind --callgrind-out-file=/dev/null "$xinfer" bench --model "${models[$i]}" \
+             --threads 1 --runs "$r" --warmup 0 --json >/dev/null 2>"$errors"; then
+          counts+=("$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$errors")")
+        else
+          counts+=("")
+          grep -q "unhandled instruction" "$errors" && why=": it cannot decode the binary's instructions (AVX-512?)"
+        fi
       done
       if [ -n "${counts[0]}" ] && [ -n "${counts[1]}" ]; then
         echo "$(basename "${models[$i]}"): xinfer instructions per inference (callgrind, 1 thread):" \
           "$((counts[1] - counts[0])) (stable when wall time is not)"
       else
-        echo "$(basename "${models[$i]}"): xinfer instructions per inference: skipped (valgrind failed on $xinfer)"
+        echo "$(basename "${models[$i]}"): xinfer instructions per inference: skipped (valgrind failed on" \
+          "$xinfer$why)"
       fi
     done
   fi

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "xinfer/config.hpp"
 #include "xinfer/core/shape.hpp"
@@ -67,6 +68,19 @@ struct RowJob {
     const int8_t* column(int ky, long ix, size_t c) const {
         return ix >= 0 && ix < long(W) ? rows[ky] + size_t(ix) * steps[ky] + c : zero_row + c;
     }
+};
+
+// The three input rows of an output row at one channel block; columns outside the image read the x_zero row.
+struct BlockColumns {
+    const int8_t* rows[3];
+    size_t steps[3];
+    const int8_t* zero;
+    size_t W;
+    BlockColumns(const RowJob& job, size_t c0) : zero(job.zero_row + c0), W(job.W) {
+        for (int ky = 0; ky < 3; ++ky) rows[ky] = job.rows[ky] + c0, steps[ky] = job.steps[ky];
+    }
+    // The block's channels at column col (any value; negative ones wrap to large) of kernel row ky.
+    const int8_t* at(int ky, long col) const { return size_t(col) < W ? rows[ky] + size_t(col) * steps[ky] : zero; }
 };
 
 // Portable C++.
@@ -150,19 +164,10 @@ inline void store_one(int8_t* dst, __m256i v16, size_t cn, const RequantVec& rq)
         store_bytes(dst, v, cn);
 }
 
-// The three input rows of an output row at one channel block; columns outside the image read the x_zero row.
-struct Columns {
-    const int8_t* rows[3];
-    size_t steps[3];
-    const int8_t* zero;
-    size_t W;
-    Columns(const RowJob& job, size_t c0) : zero(job.zero_row + c0), W(job.W) {
-        for (int ky = 0; ky < 3; ++ky) rows[ky] = job.rows[ky] + c0, steps[ky] = job.steps[ky];
-    }
-    // Column col (any value; negative ones wrap to large) of kernel row ky, sign-extended.
-    __m256i at(int ky, long col) const {
-        return load16_s16(size_t(col) < W ? rows[ky] + size_t(col) * steps[ky] : zero);
-    }
+// The block's input columns, sign-extended to int16.
+struct Columns : BlockColumns {
+    using BlockColumns::BlockColumns;
+    __m256i at(int ky, long col) const { return load16_s16(BlockColumns::at(ky, col)); }
     Pairs rows01(long col) const { return interleave(at(0, col), at(1, col)); }
 };
 
@@ -228,15 +233,24 @@ inline void block_row(const RowJob& job, const Block& b, size_t c0, const Requan
         block_row_s2<FloatClamp>(in, -job.pad_left, job.OW, job.y + c0, job.C, cn, b, rq);
 }
 
-inline void row(const RowJob& job) {
+// Calls block_row(float_clamp, block, c0, rq) for each block of 16 channels of the output row; float_clamp is
+// std::false_type where every multiplier of the block is below one (the int8 clamp suffices).
+template <class BlockT, class BlockRow>
+inline void each_block(const RowJob& job, BlockRow&& block_row) {
     const RequantVec rq(job.rq);
     for (size_t c0 = 0; c0 < job.C; c0 += kBlock) {
-        const Block b(job.packed + c0 / kBlock * kBlockBytes);
+        const BlockT b(job.packed + c0 / kBlock * kBlockBytes);
         if (below_one(b.multiplier_lo) && below_one(b.multiplier_hi))
-            block_row<false>(job, b, c0, rq);
+            block_row(std::false_type{}, b, c0, rq);
         else
-            block_row<true>(job, b, c0, rq);
+            block_row(std::true_type{}, b, c0, rq);
     }
+}
+
+inline void row(const RowJob& job) {
+    each_block<Block>(job, [&](auto float_clamp, const Block& b, size_t c0, const RequantVec& rq) {
+        block_row<decltype(float_clamp)::value>(job, b, c0, rq);
+    });
 }
 
 }  // namespace avx2_dw
@@ -279,22 +293,14 @@ struct Block {
     }
 };
 
-// The three input rows of an output row at one channel block; columns outside the image read the x_zero row.
-struct Columns {
-    const int8_t* rows[3];
-    size_t steps[3];
-    const int8_t* zero;
-    size_t W;
-    Columns(const RowJob& job, size_t c0) : zero(job.zero_row + c0), W(job.W) {
-        for (int ky = 0; ky < 3; ++ky) rows[ky] = job.rows[ky] + c0, steps[ky] = job.steps[ky];
-    }
-    // Column col (any value; negative ones wrap to large): bytes of rows 0 and 1 interleaved as int16 (per 128-bit
-    // half: channels 0-7, then 8-15), interleaved again with row 2's, and shifted to uint8 by flipping sign bits.
+// The block's input columns as quads.
+struct Columns : BlockColumns {
+    using BlockColumns::BlockColumns;
+    // Column col: bytes of rows 0 and 1 interleaved as int16 (per 128-bit half: channels 0-7, then 8-15),
+    // interleaved again with row 2's, and shifted to uint8 by flipping sign bits.
     Quads at(long col) const {
-        const bool inside = size_t(col) < W;
         auto widen = [&](int ky) {
-            const int8_t* p = inside ? rows[ky] + size_t(col) * steps[ky] : zero;
-            return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+            return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(BlockColumns::at(ky, col))));
         };
         const __m256i rows01 = _mm256_or_si256(widen(0), _mm256_slli_epi16(widen(1), 8)), row2 = widen(2);
         const __m256i flip = _mm256_set1_epi8(-128);
@@ -336,14 +342,9 @@ inline void block_row(const RowJob& job, const Block& b, size_t c0, const Requan
 }
 
 inline void row(const RowJob& job) {
-    const RequantVec rq(job.rq);
-    for (size_t c0 = 0; c0 < job.C; c0 += kBlock) {
-        const Block b(job.packed + c0 / kBlock * kBlockBytes);
-        if (below_one(b.multiplier_lo) && below_one(b.multiplier_hi))
-            block_row<false>(job, b, c0, rq);
-        else
-            block_row<true>(job, b, c0, rq);
-    }
+    avx2_dw::each_block<Block>(job, [&](auto float_clamp, const Block& b, size_t c0, const RequantVec& rq) {
+        block_row<decltype(float_clamp)::value>(job, b, c0, rq);
+    });
 }
 
 }  // namespace vnni_dw

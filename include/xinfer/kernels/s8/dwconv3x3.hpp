@@ -275,7 +275,10 @@ struct Block {
           multiplier_lo(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4))),
           multiplier_hi(_mm256_loadu_ps(reinterpret_cast<const float*>(packed + kBlock * 4 + 32))) {
         const auto* w = reinterpret_cast<const __m256i*>(packed + kBlock * 8);
-        for (int kx = 0; kx < 3; ++kx) w_lo[kx] = _mm256_loadu_si256(w + 2 * kx), w_hi[kx] = _mm256_loadu_si256(w + 2 * kx + 1);
+        for (int kx = 0; kx < 3; ++kx) {
+            w_lo[kx] = _mm256_loadu_si256(w + 2 * kx);
+            w_hi[kx] = _mm256_loadu_si256(w + 2 * kx + 1);
+        }
     }
     // bias + the three columns' quads against their weights.
     Quads sums(const Quads& left, const Quads& middle, const Quads& right) const {

@@ -838,6 +838,7 @@ private:
 
     void concat(const NodeProto& n) {
         const size_t rank = input(n, 0).shape.size();
+        if (rank == 0) throw Unsupported("Concat of scalars");
         const int64_t axis = norm_axis(attr_int(n, "axis", 0), rank);
         bool all_nhwc = true;
         for (size_t i = 0; i < n.input.size(); ++i) all_nhwc &= activation(n, i).layout == Layout::nhwc;

@@ -16,6 +16,12 @@
 #include <immintrin.h>
 #endif
 
+// Defined where the compiler targets 256-bit VNNI dot products into int32 (vpdpbusd, vpdpwssd): AVX512-VNNI with
+// AVX512-VL, or AVX-VNNI. The kernels test this one macro; avx2::dpbusd / dpwssd below name the instruction.
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define XINFER_S8_VNNI 1
+#endif
+
 #include "xinfer/config.hpp"
 #include "xinfer/kernels/params.hpp"
 
@@ -24,7 +30,7 @@ namespace xinfer::kernels::s8 {
 // True where the compiler targets a uint8 x int8 dot product into int32 without saturation (AVX512-VNNI with
 // AVX512-VL, or AVX-VNNI): the uint8-quads GEMM then takes any int8 weights, not only 7-bit ones.
 constexpr bool quads_exact_for_any_weights() {
-#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#if defined(XINFER_S8_VNNI)
     return true;
 #else
     return false;
@@ -68,13 +74,21 @@ constexpr size_t lane_of16(size_t j) { return (j & ~size_t(12)) | ((j & 4) << 1)
 #if defined(__AVX2__)
 namespace avx2 {
 
+#if defined(XINFER_S8_VNNI)
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b) { return _mm256_dpbusd_epi32(acc, a, b); }
+inline __m256i dpwssd(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+#else
+inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b) { return _mm256_dpbusd_avx_epi32(acc, a, b); }
+inline __m256i dpwssd(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_avx_epi32(acc, a, b); }
+#endif
+#endif
+
 // acc + a[2i] * b[2i] + a[2i+1] * b[2i+1] per int32 lane: exact for int16 inputs (wrapping like vpaddd).
 // One instruction where VNNI exists (Zen 4, Ice Lake and later), vpmaddwd + vpaddd otherwise.
 inline __m256i dot_pairs_add(__m256i acc, __m256i a, __m256i b) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    return _mm256_dpwssd_epi32(acc, a, b);
-#elif defined(__AVXVNNI__)
-    return _mm256_dpwssd_avx_epi32(acc, a, b);
+#if defined(XINFER_S8_VNNI)
+    return dpwssd(acc, a, b);
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
 #endif
@@ -84,15 +98,12 @@ inline __m256i dot_pairs_add(__m256i acc, __m256i a, __m256i b) {
 // products are summed straight into int32: exact for any int8 b. Without it, vpmaddubsw first sums them in int16
 // pairs with saturation, which is exact only while each pair sum stays within int16: b in [-64, 63] (gemm.hpp).
 // Fused adds the accumulator inside the VNNI instruction, whose latency then chains through acc; callers with
-// few independent accumulators pass false.
+// few independent accumulators (a one-row tile: the classifier) pass false.
 template <bool Fused = true>
 inline __m256i dot_quads_add(__m256i acc, __m256i a, __m256i b) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    if constexpr (Fused) return _mm256_dpbusd_epi32(acc, a, b);
-    return _mm256_add_epi32(acc, _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b));
-#elif defined(__AVXVNNI__)
-    if constexpr (Fused) return _mm256_dpbusd_avx_epi32(acc, a, b);
-    return _mm256_add_epi32(acc, _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), a, b));
+#if defined(XINFER_S8_VNNI)
+    if constexpr (Fused) return dpbusd(acc, a, b);
+    return _mm256_add_epi32(acc, dpbusd(_mm256_setzero_si256(), a, b));
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
 #endif

@@ -255,7 +255,7 @@ inline void row(const RowJob& job) {
 
 }  // namespace avx2_dw
 
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__) || defined(__AVXVNNI__)
+#if defined(XINFER_S8_VNNI)
 namespace vnni_dw {
 
 using namespace avx2;
@@ -431,7 +431,7 @@ void dwconv3x3_s8(size_t H, size_t W, size_t C, const int8_t* x, const void* pac
             job.steps[ky] = inside ? C : 0;
         }
         job.y = y + oy * OW * C;
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__) || defined(__AVXVNNI__)
+#if defined(XINFER_S8_VNNI)
         if constexpr (use_avx2<Arch>())
             vnni_dw::row(job);
         else

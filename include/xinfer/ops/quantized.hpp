@@ -290,7 +290,7 @@ private:
         const bool gemm = variant_ == Variant::gemm_1x1 || variant_ == Variant::im2col_gemm;
         return gemm ? quads_suffix(weights_.data()) : "";
     }
-    // im2col rows are padded to whole quads of k, which the uint8-quads GEMM then reads in place.
+    // im2col rows padded to whole quads of k (the uint8-quads GEMM's step), so row starts stay 4-byte aligned.
     size_t im2col_ld() const {
         return AlignedBuffer::round_up(size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_, 4);
     }

@@ -17,7 +17,7 @@
 //   then per step of k (2 for pairs, 4 for quads; K rounded up): nw x {W[n][k], ..., W[n][k + step - 1]},
 // zero-padded past N and K; a 16-wide panel stores its channels in lane_of16 order. The A rows of one register tile
 // are converted once (to int16, or to uint8 + 128) on the stack, in chunks of kChunkK values of k, and reused for
-// every panel; the AVX2 quads kernel reads them in place instead where the rows hold whole quads.
+// every panel.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -87,7 +87,6 @@ template <GemmS8Layout Layout>
 struct GemmGeneric {
     static constexpr bool quads = Layout == GemmS8Layout::uint8_quads;
     static constexpr size_t mr = kMrGeneric, kstep = k_step(Layout), a_row_stride = kChunkK + 64;
-    static constexpr bool reads_a_in_place = false;
     using AValue = std::conditional_t<quads, uint8_t, int16_t>;
     using WValue = std::conditional_t<quads, int8_t, int16_t>;
     using Output = Requant;
@@ -187,7 +186,6 @@ XINFER_UNROLL
 // int16 pairs.
 struct GemmAvx2Pairs {
     static constexpr size_t mr = kMrAvx2, kstep = 2, a_row_stride = kChunkK + 32;  // +64 bytes: no 4 KiB aliasing
-    static constexpr bool reads_a_in_place = false;
     using AValue = int16_t;
     using WValue = int16_t;
     using Output = avx2::RequantVec;
@@ -244,35 +242,49 @@ XINFER_UNROLL
     }
 };
 
-// uint8 quads (any weights with VNNI, [-64, 63] without). The tile reads A's int8 rows in place where they hold
-// whole quads (copies them otherwise: see gemm_rows) and shifts each broadcast quad to uint8 in its register.
+// uint8 quads (any weights with VNNI, [-64, 63] without).
 struct GemmAvx2Quads {
     static constexpr size_t mr = kMrAvx2, kstep = 4, a_row_stride = kChunkK + 64;
-    static constexpr bool reads_a_in_place = true;
-    using AValue = int8_t;
+    using AValue = uint8_t;
     using WValue = int8_t;
     using Output = avx2::RequantVec;
     using TileT = Tile<Output, AValue, WValue>;
 
-    // The rows, zero-padded to a whole quad (a padded k meets a zero weight).
-    static void pack_a(size_t rows, const int8_t* A, size_t lda, size_t k_count, int8_t* apack) {
+    // The rows as A + 128 in uint8 (the sign bit flipped), zero-padded to a whole quad (a padded k meets a zero
+    // weight). Flipping here once costs less than flipping each broadcast quad once per panel in the tile.
+    static void pack_a(size_t rows, const int8_t* A, size_t lda, size_t k_count, uint8_t* apack) {
+        const __m256i flip = _mm256_set1_epi8(-128);
         for (size_t r = 0; r < rows; ++r) {
-            int8_t* dst = apack + r * a_row_stride;
-            std::memcpy(dst, A + r * lda, k_count);
-            std::memset(dst + k_count, 0, k_steps(k_count, kstep) * kstep - k_count);
+            const int8_t* src = A + r * lda;
+            uint8_t* dst = apack + r * a_row_stride;
+            size_t k = 0;
+            for (; k + 32 <= k_count; k += 32)
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k),
+                                    _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + k)), flip));
+            if (k + 16 <= k_count) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));
+                k += 16;
+            }
+            if (k + 8 <= k_count) {
+                const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + k));
+                _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));
+                k += 8;
+            }
+            for (; k < k_count; ++k) dst[k] = uint8_t(src[k] + 128);
+            for (; k % kstep; ++k) dst[k] = 0;
         }
     }
 
-    // Each step broadcasts a row's quad of k, flips its sign bits (A + 128 as uint8) and adds its products with the
-    // weights of 8 columns into int32 (avx2::dot_quads_add; exact: see the top of the file). With one or two rows
-    // the fused VNNI form would chain its latency through each accumulator.
+    // Each step broadcasts a row's quad of k and adds its products with the weights of 8 columns into int32
+    // (avx2::dot_quads_add; exact: see the top of the file). With one or two rows the fused VNNI form would chain
+    // its latency through each accumulator.
     template <size_t MR, size_t NV>
     static void tile(const TileT& t) {
         __m256i acc[MR][NV];
         load_init_avx2(acc, t);
-        const __m256i flip = _mm256_set1_epi8(-128);
         const int8_t* w = t.w;
-        const int8_t* a = t.a;
+        const uint8_t* a = t.a;
         for (size_t k = 0; k < t.ksteps; ++k, w += 32 * NV, a += 4) {
             const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
             const __m256i w1 = NV == 2 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)) : w0;
@@ -280,7 +292,7 @@ XINFER_UNROLL
             for (size_t r = 0; r < MR; ++r) {
                 int32_t quad;
                 std::memcpy(&quad, a + r * t.a_stride, sizeof quad);
-                const __m256i ar = _mm256_xor_si256(_mm256_set1_epi32(quad), flip);
+                const __m256i ar = _mm256_set1_epi32(quad);
                 acc[r][0] = avx2::dot_quads_add<MR >= 3>(acc[r][0], ar, w0);
                 if constexpr (NV == 2) acc[r][1] = avx2::dot_quads_add<MR >= 3>(acc[r][1], ar, w1);
             }
@@ -316,9 +328,6 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
     const size_t block_panels = std::clamp<size_t>(kWeightBlockBytes / full_panel_bytes, 1, kMaxBlockPanels);
     const auto* base = static_cast<const unsigned char*>(packed) + kHeaderBytes;
     const typename Impl::Output out(rq);
-    // In place when each row holds whole quads: K is a multiple of 4, or lda leaves room for the padding (whose
-    // values meet zero weights).
-    const bool in_place = Impl::reads_a_in_place && (K % KS == 0 || (lda >= k_steps(K, KS) * KS));
     for (size_t pb = 0; pb < panels; pb += block_panels) {
         const size_t pe = std::min(panels, pb + block_panels);
         for (size_t m = m0; m < m1; m += MR) {
@@ -328,20 +337,15 @@ void gemm_rows(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t
                 const size_t chunk = std::min(chunk_steps, ksteps - kc);
                 const bool first = kc == 0, last = kc + chunk == ksteps;
                 const int8_t* a_chunk = A + m * lda + KS * kc;
-                if (chunk && !in_place) Impl::pack_a(rows, a_chunk, lda, std::min(KS * chunk, K - KS * kc), apack);
+                if (chunk) Impl::pack_a(rows, a_chunk, lda, std::min(KS * chunk, K - KS * kc), apack);
                 for (size_t p = pb; p < pe; ++p) {
                     const size_t n0 = p * kPanel, nw = panel_width(N, n0);
                     const unsigned char* panel = base + p * full_panel_bytes;
                     int32_t* panel_partial = partial + (p - pb) * kPanel;
                     typename Impl::TileT t;
                     t.ksteps = chunk;
-                    if constexpr (Impl::reads_a_in_place) {
-                        t.a = in_place ? a_chunk : apack;
-                        t.a_stride = in_place ? lda : Impl::a_row_stride;
-                    } else {
-                        t.a = apack;
-                        t.a_stride = Impl::a_row_stride;
-                    }
+                    t.a = apack;
+                    t.a_stride = Impl::a_row_stride;
                     t.w = reinterpret_cast<const WValue*>(panel + nw * 8) + kc * KS * nw;
                     t.init = first ? reinterpret_cast<const int32_t*>(panel) : panel_partial;
                     t.init_stride = first ? 0 : kPartialStride;
@@ -468,8 +472,7 @@ void gemm_s8_any(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size
 }
 }  // namespace gemm_detail
 
-// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read within their K columns, or K rounded up to a multiple
-// of 4 where lda >= that) and the packed weights.
+// Rows [m0, m1) of Y (ldy >= N) from rows of A (lda >= K; read within their K columns) and the packed weights.
 template <class Arch>
 void gemm_s8(size_t m0, size_t m1, size_t N, size_t K, const int8_t* A, size_t lda, const void* packed, int8_t* Y,
              size_t ldy, Requant rq) {

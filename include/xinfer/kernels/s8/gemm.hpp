@@ -174,13 +174,24 @@ XINFER_UNROLL
         store(std::false_type{});
 }
 
+// The starting sums: the bias of each column (init_stride 0: loaded once for all rows) or partial sums.
 template <class TileT, size_t MR, size_t NV>
 void load_init_avx2(__m256i (&acc)[MR][NV], const TileT& t) {
+    const size_t stride = t.init_stride;
+    if (stride == 0) {
+XINFER_UNROLL
+        for (size_t v = 0; v < NV; ++v) {
+            const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.init + 8 * v));
+XINFER_UNROLL
+            for (size_t r = 0; r < MR; ++r) acc[r][v] = bias;
+        }
+        return;
+    }
 XINFER_UNROLL
     for (size_t r = 0; r < MR; ++r)
 XINFER_UNROLL
         for (size_t v = 0; v < NV; ++v)
-            acc[r][v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.init + r * t.init_stride + 8 * v));
+            acc[r][v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.init + r * stride + 8 * v));
 }
 
 // int16 pairs.

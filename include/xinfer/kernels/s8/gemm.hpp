@@ -269,9 +269,10 @@ struct GemmAvx2Quads {
             const int8_t* src = A + r * lda;
             uint8_t* dst = apack + r * a_row_stride;
             size_t k = 0;
-            for (; k + 32 <= k_count; k += 32)
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k),
-                                    _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + k)), flip));
+            for (; k + 32 <= k_count; k += 32) {
+                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + k));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), _mm256_xor_si256(v, flip));
+            }
             if (k + 16 <= k_count) {
                 const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));

@@ -2,7 +2,7 @@
 // library's architecture (XINFER_ARCH); the fp32 GEMM and depthwise kernels on the same shapes for comparison.
 // Weights are packed once, outside the timed loop. Counters: MACs per run, MAC/s, GFLOP/s (2 per MAC) and layers
 // (occurrences in the network).
-//   gemm_s8/M<H*W>_K<Cin>_N<Cout>   1x1 convolutions (and the classifier, M = 1)
+//   gemm_s8/M<H*W>_K<Cin>_N<Cout>   1x1 convolutions (and the classifier, M = 1; the stem as im2col, K 27)
 //   gemm_s8_w7/...                  the same with 7-bit weights (the uint8-quads kernel)
 //   dwconv3x3_s8/<H>x<W>x<C>_s<s>   depthwise convolutions, Keras padding
 //   gemm_f32/..., dwconv3x3_f32/... the same shapes in fp32
@@ -34,16 +34,18 @@ using xinfer::bench::random_floats;
 const xinfer::kernels::Requant kRelu6Q{-128, -128, -32};  // ReLU6 as int8 bounds: [q(0), q(6)]
 const xinfer::kernels::MinMax kRelu6{0.0f, 6.0f};
 
-// Every distinct 1x1 convolution (and the classifier) and depthwise convolution of MobileNetV2 1.0/224, with how
-// often it occurs in the network (the "layers" counter), so that a network total is the sum of layers x time.
+// Every distinct 1x1 convolution (and the classifier and the stem's im2col GEMM) and depthwise convolution of
+// MobileNetV2 1.0/224, with how often it occurs in the network (the "layers" counter), so that a network total is
+// the sum of layers x time.
 struct GemmShape { size_t M, K, N, layers; };
 struct DwShape { size_t H, W, C; int stride; size_t layers; };
 
 const GemmShape kGemmShapes[] = {
-    {12544, 32, 16, 1}, {12544, 16, 96, 1}, {3136, 96, 24, 1}, {3136, 24, 144, 2}, {3136, 144, 24, 1},
-    {784, 144, 32, 1},  {784, 32, 192, 3},  {784, 192, 32, 2}, {196, 192, 64, 1}, {196, 64, 384, 4},
-    {196, 384, 64, 3},  {196, 384, 96, 1},  {196, 96, 576, 3}, {196, 576, 96, 2}, {49, 576, 160, 1},
-    {49, 160, 960, 3},  {49, 960, 160, 2},  {49, 960, 320, 1}, {49, 320, 1280, 1}, {1, 1280, 1000, 1}};
+    {12544, 27, 32, 1}, {12544, 32, 16, 1}, {12544, 16, 96, 1}, {3136, 96, 24, 1}, {3136, 24, 144, 2},
+    {3136, 144, 24, 1}, {784, 144, 32, 1},  {784, 32, 192, 3},  {784, 192, 32, 2}, {196, 192, 64, 1},
+    {196, 64, 384, 4},  {196, 384, 64, 3},  {196, 384, 96, 1},  {196, 96, 576, 3}, {196, 576, 96, 2},
+    {49, 576, 160, 1},  {49, 160, 960, 3},  {49, 960, 160, 2},  {49, 960, 320, 1}, {49, 320, 1280, 1},
+    {1, 1280, 1000, 1}};
 const DwShape kDwShapes[] = {{112, 112, 32, 1, 1}, {112, 112, 96, 2, 1}, {56, 56, 144, 1, 1}, {56, 56, 144, 2, 1},
                              {28, 28, 192, 1, 2},  {28, 28, 192, 2, 1},  {14, 14, 384, 1, 4}, {14, 14, 576, 1, 2},
                              {14, 14, 576, 2, 1},  {7, 7, 960, 1, 3}};

@@ -239,7 +239,7 @@ TEST_CASE_TEMPLATE("gemm_s8 matches the reference over M, N, K remainders, strid
     Informative informative;
     for (size_t M : {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 19})
         for (size_t N : {1, 3, 7, 8, 9, 15, 16, 17, 24, 25, 31, 33, 40})
-            for (size_t K : {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 97})
+            for (size_t K : {1, 2, 3, 7, 8, 12, 15, 16, 17, 21, 27, 30, 33, 64, 98})  // every K % 8 past 8
                 gemm_random_case<Arch>(M, N, K, ++seed, informative);
     informative.check();
 }

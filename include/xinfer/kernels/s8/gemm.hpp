@@ -194,6 +194,14 @@ XINFER_UNROLL
             acc[r][v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.init + r * stride + 8 * v));
 }
 
+// The last k_count % 8 of k_count >= 8 int8 values at src, at the bottom of a little-endian word with zeros above:
+// one load that ends at the row's last value (within the row) instead of a byte loop.
+inline uint64_t last_values(const int8_t* src, size_t k_count) {
+    uint64_t v;
+    std::memcpy(&v, src + k_count - 8, sizeof v);
+    return v >> (64 - 8 * (k_count % 8));
+}
+
 // int16 pairs.
 struct GemmAvx2Pairs {
     static constexpr size_t mr = kMrAvx2, kstep = 2, a_row_stride = kChunkK + 32;  // +64 bytes: no 4 KiB aliasing
@@ -214,9 +222,20 @@ struct GemmAvx2Pairs {
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_cvtepi8_epi16(v));
                 k += 8;
             }
-            for (; k < k_count; ++k) dst[k] = src[k];
-            if (k_count % 2) dst[k_count] = 0;
+            if (k == k_count) continue;
+            if (k_count < 8) {
+                pack_short_row(src, k_count, dst);
+                continue;
+            }
+            const __m128i v = _mm_cvtsi64_si128(int64_t(last_values(src, k_count)));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_cvtepi8_epi16(v));  // zeros past it: the pad
         }
+    }
+
+    // Rows of fewer than 8 values (K < 8). Out of line: inlined, its byte loop slowed gemm_rows' other paths.
+    XINFER_NOINLINE static void pack_short_row(const int8_t* src, size_t k_count, int16_t* dst) {
+        for (size_t k = 0; k < k_count; ++k) dst[k] = src[k];
+        if (k_count % 2) dst[k_count] = 0;
     }
 
     // acc + the pair products of a and w. With one or two rows the fused VNNI form would chain its latency through
@@ -283,9 +302,22 @@ struct GemmAvx2Quads {
                 _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + k), _mm_xor_si128(v, _mm256_castsi256_si128(flip)));
                 k += 8;
             }
-            for (; k < k_count; ++k) dst[k] = uint8_t(src[k] + 128);
-            for (; k % kstep; ++k) dst[k] = 0;
+            if (k == k_count) continue;
+            if (k_count < 8) {
+                pack_short_row(src, k_count, dst);
+                continue;
+            }
+            const size_t tail_bits = 8 * (k_count - k);
+            const uint64_t v = last_values(src, k_count) ^ (0x8080808080808080ull >> (64 - tail_bits));
+            std::memcpy(dst + k, &v, sizeof v);  // zeros past the tail: the quad's pad
         }
+    }
+
+    // Rows of fewer than 8 values (K < 8), out of line as in GemmAvx2Pairs.
+    XINFER_NOINLINE static void pack_short_row(const int8_t* src, size_t k_count, uint8_t* dst) {
+        size_t k = 0;
+        for (; k < k_count; ++k) dst[k] = uint8_t(src[k] + 128);
+        for (; k % kstep; ++k) dst[k] = 0;
     }
 
     // Each step broadcasts a row's quad of k and adds its products with the weights of 8 columns into int32

@@ -290,10 +290,9 @@ private:
         const bool gemm = variant_ == Variant::gemm_1x1 || variant_ == Variant::im2col_gemm;
         return gemm ? quads_suffix(weights_.data()) : "";
     }
-    // im2col rows padded to whole quads of k (the uint8-quads GEMM's step), so row starts stay 4-byte aligned.
-    size_t im2col_ld() const {
-        return AlignedBuffer::round_up(size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_, 4);
-    }
+    // im2col rows unpadded: the GEMM reads a row only within its k, and padding would cost a fill per row (for
+    // the stem, K 27, two thirds of im2col's time).
+    size_t im2col_ld() const { return size_t(win_.kernel_h) * size_t(win_.kernel_w) * cin_g_; }
     size_t chunk_stride() const { return AlignedBuffer::round_up(kIm2colRows * im2col_ld() + XINFER_EXTRA_BYTES, 64); }
 
     Window2D win_;

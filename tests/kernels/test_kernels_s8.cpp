@@ -1,4 +1,4 @@
-// Every int8 kernel against its scalar reference (ref/int8.hpp), byte for byte: odd shapes, every tile remainder,
+// Every int8 kernel against its scalar reference (kernels/ref/), byte for byte: odd shapes, every tile remainder,
 // extreme zero points, saturating and non-saturating multipliers, half-way ties, weights of -128. Each kernel runs
 // for the build's architecture and for the portable code path.
 #include <doctest/doctest.h>
@@ -17,7 +17,11 @@
 #include "testing.hpp"
 #include "xinfer/config.hpp"
 #include "xinfer/core/buffer.hpp"
-#include "xinfer/kernels/ref/int8.hpp"
+#include "xinfer/kernels/ref/conv2d.hpp"
+#include "xinfer/kernels/ref/eltwise.hpp"
+#include "xinfer/kernels/ref/gemm.hpp"
+#include "xinfer/kernels/ref/pool.hpp"
+#include "xinfer/kernels/ref/requantize.hpp"
 #include "xinfer/kernels/s8/dwconv3x3.hpp"
 #include "xinfer/kernels/s8/eltwise.hpp"
 #include "xinfer/kernels/s8/gemm.hpp"

@@ -11,7 +11,11 @@
 
 #include "xinfer/core/buffer.hpp"
 #include "xinfer/core/dtype.hpp"
-#include "xinfer/kernels/ref/int8.hpp"
+#include "xinfer/kernels/ref/conv2d.hpp"
+#include "xinfer/kernels/ref/eltwise.hpp"
+#include "xinfer/kernels/ref/gemm.hpp"
+#include "xinfer/kernels/ref/pool.hpp"
+#include "xinfer/kernels/ref/requantize.hpp"
 #include "xinfer/kernels/s8/dwconv3x3.hpp"
 #include "xinfer/kernels/s8/eltwise.hpp"
 #include "xinfer/kernels/im2col.hpp"

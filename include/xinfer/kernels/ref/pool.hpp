@@ -1,9 +1,12 @@
 #pragma once
 // Reference pooling over NHWC images.
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include "xinfer/core/shape.hpp"
+#include "xinfer/kernels/params.hpp"
+#include "xinfer/kernels/ref/requantize.hpp"
 
 namespace xinfer::kernels::ref {
 
@@ -13,6 +16,16 @@ inline void global_avg_pool_f32(size_t HW, size_t C, const float* x, float* y) {
         double sum = 0.0;
         for (size_t p = 0; p < HW; ++p) sum += x[p * C + c];
         y[c] = float(sum / double(HW));
+    }
+}
+
+// x: [HW][C] -> y: [C], y[c] = requantize(sum_p (x[p][c] - x_zero), multiplier) with multiplier = s_x / (s_y HW).
+inline void global_avg_pool_s8(size_t HW, size_t C, const int8_t* x, int32_t x_zero, float multiplier, int8_t* y,
+                               Requant rq) {
+    for (size_t c = 0; c < C; ++c) {
+        int32_t acc = 0;
+        for (size_t p = 0; p < HW; ++p) acc += int32_t(x[p * C + c]) - x_zero;
+        y[c] = requantize(acc, multiplier, rq.zero_point, rq.lo, rq.hi);
     }
 }
 

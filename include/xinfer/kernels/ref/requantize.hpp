@@ -6,6 +6,7 @@
 // whether a compiler contracts expressions into FMAs cannot change the result. Where two scaled terms are summed
 // (Add), the products are exact in double and only the sum rounds, for the same reason.
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace xinfer::kernels::ref {
@@ -44,6 +45,15 @@ inline int8_t add_requantize(int32_t a_centered, int32_t b_centered, float ma, f
                              int32_t hi) {
     const double v = double(a_centered) * double(ma) + double(b_centered) * double(mb);
     return int8_t(int32_t(std::nearbyint(clamp_like_simd(v, double(lo - zy), double(hi - zy)))) + zy);
+}
+
+// Element-wise QuantizeLinear and DequantizeLinear.
+inline void quantize_f32_s8(size_t n, const float* x, float scale, int32_t zero_point, int8_t* y) {
+    for (size_t i = 0; i < n; ++i) y[i] = quantize(x[i], scale, zero_point);
+}
+
+inline void dequantize_s8_f32(size_t n, const int8_t* x, float scale, int32_t zero_point, float* y) {
+    for (size_t i = 0; i < n; ++i) y[i] = dequantize(x[i], scale, zero_point);
 }
 
 }  // namespace xinfer::kernels::ref

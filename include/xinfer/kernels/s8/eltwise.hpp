@@ -1,7 +1,7 @@
 #pragma once
 // Element-wise int8 kernels: residual add with requantization, and the quantize / dequantize boundaries.
-// Bit-exact with ref/int8.hpp: the add works in double (exact products, one rounding of the sum), quantize does a
-// true fp32 division, dequantize one fp32 multiply.
+// Bit-exact with ref/eltwise.hpp and ref/requantize.hpp: the add works in double (exact products, one rounding of
+// the sum), quantize does a true fp32 division, dequantize one fp32 multiply.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>

@@ -98,7 +98,7 @@ void bm_dwconv(benchmark::State& st, DwShape s) {
     const size_t OW = size_t(Window2D::out_size(int(s.W), 3, s.stride, 1, pads.left + pads.right));
     const AlignedBuffer x = random_floats(s.H * s.W * s.C, 1), w = random_floats(s.C * 9, 2), bias = random_floats(s.C, 3);
     AlignedBuffer packed(f32::packed_dwconv3x3_floats(s.C, S) * sizeof(float)), y(OH * OW * s.C * sizeof(float));
-    f32::pack_dwconv3x3_hwg(s.C, S, w.as<float>(), bias.as<float>(), packed.as<float>());
+    f32::pack_dwconv3x3_ghw(s.C, S, w.as<float>(), bias.as<float>(), packed.as<float>());
     for (auto _ : st) {
         f32::dwconv3x3_f32<Arch>(s.H, s.W, s.C, x.as<float>(), packed.as<float>(), s.stride, pads,
                                  y.as<float>(), OH, OW, kRelu6, 0, OH);

@@ -74,7 +74,7 @@ void bm_gemm_s8(benchmark::State& st, GemmShape s, int weight_bits) {
     const std::vector<int32_t> bias(s.N, 1000);
     const std::vector<float> mult = multipliers(s.N);
     AlignedBuffer packed(s8::packed_gemm_s8_bytes(s.N, s.K, w.as<int8_t>())), y(s.M * s.N);
-    s8::pack_gemm_s8(s.N, s.K, w.as<int8_t>(), bias.data(), -3, mult.data(), packed.data());
+    s8::pack_gemm_goi_s8(s.N, s.K, w.as<int8_t>(), bias.data(), -3, mult.data(), packed.data());
     for (auto _ : st) {
         s8::gemm_s8<Arch>(0, s.M, s.N, s.K, a.as<int8_t>(), s.K, packed.data(), y.as<int8_t>(), s.N, kRelu6Q);
         benchmark::DoNotOptimize(y.data());
@@ -109,7 +109,7 @@ void bm_dwconv_s8(benchmark::State& st, DwShape s) {
     const std::vector<float> mult = multipliers(s.C);
     AlignedBuffer packed(s8::packed_dwconv3x3_s8_bytes(s.C)), y(OH * OW * s.C);
     AlignedBuffer workspace(s8::dwconv3x3_s8_workspace_bytes(s.C));
-    s8::pack_dwconv3x3_s8(s.C, w.as<int8_t>(), bias.data(), -3, mult.data(), packed.data());
+    s8::pack_dwconv3x3_ghw_s8(s.C, w.as<int8_t>(), bias.data(), -3, mult.data(), packed.data());
     s8::prepare_dwconv3x3_s8_workspace(s.C, -3, workspace.data());
     for (auto _ : st) {
         s8::dwconv3x3_s8<Arch>(s.H, s.W, s.C, x.as<int8_t>(), packed.data(), workspace.data(), s.stride, pads,
@@ -128,7 +128,7 @@ void bm_dwconv_f32(benchmark::State& st, DwShape s) {
     const AlignedBuffer x = random_floats(s.H * s.W * s.C, 1), w = random_floats(s.C * 9, 2);
     const AlignedBuffer bias = random_floats(s.C, 3);
     AlignedBuffer packed(f32::packed_dwconv3x3_floats(s.C, S) * sizeof(float)), y(OH * OW * s.C * sizeof(float));
-    f32::pack_dwconv3x3_hwg(s.C, S, w.as<float>(), bias.as<float>(), packed.as<float>());
+    f32::pack_dwconv3x3_ghw(s.C, S, w.as<float>(), bias.as<float>(), packed.as<float>());
     for (auto _ : st) {
         f32::dwconv3x3_f32<Arch>(s.H, s.W, s.C, x.as<float>(), packed.as<float>(), s.stride, pads,
                                  y.as<float>(), OH, OW, kRelu6, 0, OH);

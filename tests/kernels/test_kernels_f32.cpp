@@ -113,7 +113,7 @@ TEST_CASE("dwconv3x3_f32 matches the reference: strides, asymmetric pads, channe
                        b = random_floats(C, rng);
                 const MinMax mm = kClamps[seed % 3];
                 Floats packed(kernels::f32::packed_dwconv3x3_floats(C, S));
-                kernels::f32::pack_dwconv3x3_hwg(C, S, w.data(), b.data(), packed.data());
+                kernels::f32::pack_dwconv3x3_ghw(C, S, w.data(), b.data(), packed.data());
                 const size_t n_out = size_t(OH) * size_t(OW) * C;
                 Floats got(n_out), want(n_out), mag(n_out);
                 const size_t split = size_t(OH) / 2;

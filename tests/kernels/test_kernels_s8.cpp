@@ -175,7 +175,7 @@ template <class Arch>
 Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int32_t* bias, const float* multiplier,
                     size_t split, uint32_t seed) {
     Array<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K, W.data()));
-    s8::pack_gemm_s8(c.N, c.K, W.data(), bias, c.x_zero, multiplier, packed.data());
+    s8::pack_gemm_goi_s8(c.N, c.K, W.data(), bias, c.x_zero, multiplier, packed.data());
     // Weights in [-64, 63] take the uint8-quads layout, any other the int16 pairs, unless VNNI makes quads exact.
     const bool seven_bit = std::all_of(W.data(), W.data() + c.N * c.K, [](int8_t w) { return w >= -64 && w < 64; });
     CHECK(s8::packed_gemm_s8_layout(packed.data()) ==
@@ -324,7 +324,7 @@ TEST_CASE_TEMPLATE("gemm_s8 rounds half-way cases to even", Arch, XINFER_S8_ARCH
         A[0] = 11, W[0] = int8_t(acc);
         const float half = 0.5f;
         Array<unsigned char> packed(s8::packed_gemm_s8_bytes(1, 1, W.data()));
-        s8::pack_gemm_s8(1, 1, W.data(), nullptr, 10, &half, packed.data());
+        s8::pack_gemm_goi_s8(1, 1, W.data(), nullptr, 10, &half, packed.data());
         Bytes y(1);
         s8::gemm_s8<Arch>(0, 1, 1, 1, A.data(), 1, packed.data(), y.data(), 1, Requant{3, -128, 127});
         CAPTURE(acc);
@@ -391,7 +391,7 @@ TEST_CASE_TEMPLATE("dwconv3x3_s8 matches the reference: strides, asymmetric pads
                 const std::vector<float> mult = random_multipliers(g.C, rng, calibrated, rms, seed);
                 const int32_t* bias_ptr = seed % 7 == 0 ? nullptr : bias.data();
                 Array<unsigned char> packed(s8::packed_dwconv3x3_s8_bytes(g.C));
-                s8::pack_dwconv3x3_s8(g.C, w.data(), bias_ptr, x_zero, mult.data(), packed.data());
+                s8::pack_dwconv3x3_ghw_s8(g.C, w.data(), bias_ptr, x_zero, mult.data(), packed.data());
                 Array<unsigned char> workspace(s8::dwconv3x3_s8_workspace_bytes(g.C));
                 s8::prepare_dwconv3x3_s8_workspace(g.C, x_zero, workspace.data());
                 const size_t n_out = size_t(OH) * size_t(OW) * g.C, split = size_t(OH) / 2;

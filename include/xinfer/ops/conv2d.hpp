@@ -76,7 +76,7 @@ public:
                 break;
             case Variant::dwconv3x3:
                 packed_.resize(kernels::f32::packed_dwconv3x3_floats(cout_, S) * sizeof(float));
-                kernels::f32::pack_dwconv3x3_hwg(cout_, S, weights, bias, packed_.as<float>());
+                kernels::f32::pack_dwconv3x3_ghw(cout_, S, weights, bias, packed_.as<float>());
                 break;
             case Variant::direct: {
                 const size_t nr = kernels::f32::conv_direct_nr(S);

@@ -191,13 +191,13 @@ public:
                 group_bytes_ = AlignedBuffer::round_up(group_bytes_, 64);
                 weights_.resize(group_bytes_ * groups_);
                 for (size_t g = 0; g < groups_; ++g)
-                    kernels::s8::pack_gemm_s8(cout_g, k_group, weights + g * cout_g * k_group,
+                    kernels::s8::pack_gemm_goi_s8(cout_g, k_group, weights + g * cout_g * k_group,
                                               bias ? bias + g * cout_g : nullptr, x_.zero_point,
                                               multiplier_.data() + g * cout_g, weights_.data() + g * group_bytes_);
                 break;
             case Variant::dwconv3x3:
                 weights_.resize(kernels::s8::packed_dwconv3x3_s8_bytes(cout_));
-                kernels::s8::pack_dwconv3x3_s8(cout_, weights, bias, x_.zero_point, multiplier_.data(),
+                kernels::s8::pack_dwconv3x3_ghw_s8(cout_, weights, bias, x_.zero_point, multiplier_.data(),
                                                weights_.data());
                 break;
         }
@@ -328,7 +328,7 @@ public:
             if (bias) buffer_copy(bias_, bias, n_);
         } else {
             weights_.resize(kernels::s8::packed_gemm_s8_bytes(n_, k_, weights));
-            kernels::s8::pack_gemm_s8(n_, k_, weights, bias, x_.zero_point, multiplier_.data(), weights_.data());
+            kernels::s8::pack_gemm_goi_s8(n_, k_, weights, bias, x_.zero_point, multiplier_.data(), weights_.data());
         }
     }
     std::string kind() const override {

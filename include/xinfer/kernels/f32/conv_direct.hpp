@@ -29,7 +29,8 @@ inline size_t packed_conv_direct_floats(size_t Cout, size_t taps_cin, size_t nr)
     return (Cout + nr - 1) / nr * nr * (taps_cin + 1);
 }
 
-// taps_cin = KH * KW * Cin; w is OHWI, i.e. [Cout][taps_cin].
+// Packs w OHWI [Cout][KH][KW][Cin] = [Cout][taps_cin] + bias (may be null) into panels of nr output channels:
+// nr biases, then taps_cin x nr weights.
 inline void pack_conv_direct_ohwi(size_t Cout, size_t taps_cin, size_t nr, const float* w, const float* bias,
                                   float* packed) {
     for (size_t c0 = 0; c0 < Cout; c0 += nr) {

@@ -1,6 +1,6 @@
 #pragma once
 // Depthwise 3x3 convolution over NHWC, stride 1 or 2, explicit pads, fused bias + clamp.
-// Channels are the vector axis. Packed layout ("dwconv_hwg" source: w[C][3][3][1], bias[C]): per block of S
+// Channels are the vector axis. Packed layout (source "ghw": w[C][3][3][1], bias[C]): per block of S
 // channels, S biases then the 9 taps' S weights, zero-padded past C.
 //
 // Register tile: P = 8 output pixels of a row (7 for rows 7 or 14 wide) x one vector of channels, 8 independent
@@ -26,7 +26,8 @@ namespace xinfer::kernels::f32 {
 
 inline size_t packed_dwconv3x3_floats(size_t C, size_t S) { return (C + S - 1) / S * S * 10; }
 
-inline void pack_dwconv3x3_hwg(size_t C, size_t S, const float* w, const float* bias, float* packed) {
+// Packs w[C][3][3] ("ghw") + bias[C] (may be null) into per-S-channel blocks: S biases, then 9 taps x S weights.
+inline void pack_dwconv3x3_ghw(size_t C, size_t S, const float* w, const float* bias, float* packed) {
     for (size_t c0 = 0; c0 < C; c0 += S) {
         for (size_t j = 0; j < S; ++j) *packed++ = (c0 + j < C && bias) ? bias[c0 + j] : 0.0f;
         for (size_t t = 0; t < 9; ++t)

@@ -24,7 +24,8 @@ struct GemmConfig {
 
 inline size_t packed_gemm_floats(size_t N, size_t K, size_t nr) { return (N + nr - 1) / nr * nr * (K + 1); }
 
-// Packs W[N][K] (+ bias[N], may be null) into `packed` (packed_gemm_floats(N, K, nr) floats).
+// Packs W[N][K] ("goi") + bias[N] (may be null) into panels of nr columns: nr biases, then K x nr weights.
+// `packed` holds packed_gemm_floats(N, K, nr) floats.
 inline void pack_gemm_goi(size_t N, size_t K, size_t nr, const float* w, const float* bias, float* packed) {
     for (size_t n0 = 0; n0 < N; n0 += nr) {
         for (size_t j = 0; j < nr; ++j) *packed++ = (n0 + j < N && bias) ? bias[n0 + j] : 0.0f;

@@ -13,7 +13,7 @@
 // input column per row. Rows and columns outside the image read a workspace row of x_zero values (the real value
 // 0), so one loop covers a whole output row, borders included.
 //
-// Packed layout (source "hwg": w[C][3][3], bias[C], multiplier[C]), per block of 16 channels (zero-padded past C):
+// Packed layout (source "ghw": w[C][3][3], bias[C], multiplier[C]), per block of 16 channels (zero-padded past C):
 //   int32 bias[16] (with x_zero * sum of the 9 weights subtracted, and 128 * that sum for column quads),
 //   float multiplier[16], then either 6 tap pairs (kTapPairs order), each 16 x {int16, int16}, or 3 column quads
 //   (kx = 0..2), each 16 x {w[0][kx], w[1][kx], w[2][kx], 0} as int8,
@@ -360,10 +360,11 @@ inline size_t packed_dwconv3x3_s8_bytes(size_t C) {
     return dwconv_detail::round_up_block(C) / dwconv_detail::kBlock * dwconv_detail::kBlockBytes;
 }
 
-// w: [C][3][3] (OHWI with I = 1); bias may be null. `packed` holds packed_dwconv3x3_s8_bytes(C) bytes, 4-byte
-// aligned (at least).
-inline void pack_dwconv3x3_s8(size_t C, const int8_t* w, const int32_t* bias, int32_t x_zero, const float* multiplier,
-                              void* packed) {
+// Packs w[C][3][3] ("ghw") into 16-channel blocks: folded int32 biases, multipliers, tap pairs or column quads.
+// w is OHWI with I = 1; bias may be null. `packed` holds packed_dwconv3x3_s8_bytes(C) bytes, 4-byte aligned (at
+// least).
+inline void pack_dwconv3x3_ghw_s8(size_t C, const int8_t* w, const int32_t* bias, int32_t x_zero,
+                                  const float* multiplier, void* packed) {
     using namespace dwconv_detail;
     XINFER_ASSERT(reinterpret_cast<uintptr_t>(packed) % alignof(int32_t) == 0);
     auto* block = static_cast<unsigned char*>(packed);

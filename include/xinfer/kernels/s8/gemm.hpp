@@ -429,10 +429,11 @@ inline size_t packed_gemm_s8_bytes(size_t N, size_t K, const int8_t* W) {
            (rem ? panel_bytes(panel_width(N, N - rem), K, layout) : 0);
 }
 
-// W: [N][K]; bias may be null; multiplier[n] = s_x * s_w[n] / s_y. `packed` holds packed_gemm_s8_bytes(N, K, W)
+// Packs W[N][K] ("goi") into a header + 16-column panels: folded int32 biases, multipliers, k-steps of weights.
+// bias may be null; multiplier[n] = s_x * s_w[n] / s_y. `packed` holds packed_gemm_s8_bytes(N, K, W)
 // bytes, 4-byte aligned (at least; 64 keeps the weight loads within cache lines).
-inline void pack_gemm_s8(size_t N, size_t K, const int8_t* W, const int32_t* bias, int32_t x_zero,
-                         const float* multiplier, void* packed) {
+inline void pack_gemm_goi_s8(size_t N, size_t K, const int8_t* W, const int32_t* bias, int32_t x_zero,
+                             const float* multiplier, void* packed) {
     using namespace gemm_detail;
     XINFER_ASSERT(reinterpret_cast<uintptr_t>(packed) % alignof(uint64_t) == 0);
     const GemmS8Layout layout = choose_layout(N, K, W);

@@ -18,7 +18,7 @@
 #include "xinfer/ops/eltwise.hpp"
 #include "xinfer/ops/fused.hpp"
 #include "xinfer/ops/pool.hpp"
-#include "xinfer/ops/quantized.hpp"
+#include "xinfer/ops/quantize.hpp"
 #include "xinfer/ops/reshape.hpp"
 #include "xinfer/ops/softmax.hpp"
 #include "xinfer/ops/tensor_ops.hpp"
@@ -101,26 +101,26 @@ inline std::unique_ptr<ops::Op> make_quantized_op(const Node& n, const Graph& g,
         const Window2D win = window_attributes(n, w.shape[1], w.shape[2]);
         const int64_t group = n.get_int("group", 1);
         XINFER_CHECK(group >= 1 && w.shape[0] % group == 0, ErrorCode::invalid_model, who, ": bad group ", group);
-        return std::make_unique<ops::QConv2D>(win, size_t(group), q, w.as<int8_t>(), bias, size_t(w.shape[0]),
-                                              size_t(w.shape[3]), ks, n.name);
+        return std::make_unique<ops::Conv2D<int8_t>>(win, size_t(group), q, w.as<int8_t>(), bias,
+                                                     size_t(w.shape[0]), size_t(w.shape[3]), ks, n.name);
     }
     if (n.op == "QDense") {
         ops::QLinearParams q;
         const int32_t* bias;
         const Constant& w = linear(2, q, bias);
-        return std::make_unique<ops::QDense>(q, w.as<int8_t>(), bias, size_t(w.shape[0]), size_t(w.shape[1]), ks,
-                                             n.name);
+        return std::make_unique<ops::Dense<int8_t>>(q, w.as<int8_t>(), bias, size_t(w.shape[0]),
+                                                    size_t(w.shape[1]), ks, n.name);
     }
     if (n.op == "QAdd") {
         need_inputs(2, 2);
         XINFER_CHECK(!g.is_constant(n.inputs[0]) && !g.is_constant(n.inputs[1]), ErrorCode::unsupported_op, who,
                      ": adding a constant is not supported");
-        return std::make_unique<ops::QAdd>(qparams("a"), qparams("b"), qparams("y"),
-                                           kernels::MinMax{n.clip_min(), n.clip_max()}, ks, n.name);
+        return std::make_unique<ops::Add<int8_t>>(qparams("a"), qparams("b"), qparams("y"),
+                                                  kernels::MinMax{n.clip_min(), n.clip_max()}, ks, n.name);
     }
     if (n.op == "QGlobalAveragePool") {
         need_inputs(1, 1);
-        return std::make_unique<ops::QGlobalAvgPool>(qparams("x"), qparams("y"), ks, n.name);
+        return std::make_unique<ops::GlobalAvgPool<int8_t>>(qparams("x"), qparams("y"), ks, n.name);
     }
     return nullptr;
 }

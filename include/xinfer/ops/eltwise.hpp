@@ -1,12 +1,16 @@
 #pragma once
-// Element-wise ops: residual Add (+clamp), standalone Clamp (ReLU/ReLU6 not fused into a producer) and
-// ChannelAffine (a batch normalization that could not be folded into a convolution).
+// Element-wise ops: residual Add (+clamp; fp32, and int8 with requantization), standalone Clamp (ReLU/ReLU6 not
+// fused into a producer) and ChannelAffine (a batch normalization that could not be folded into a convolution).
+#include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "xinfer/core/buffer.hpp"
 #include "xinfer/kernels/f32/eltwise.hpp"
 #include "xinfer/kernels/ref/eltwise.hpp"
+#include "xinfer/kernels/s8/eltwise.hpp"
 #include "xinfer/ops/op.hpp"
+#include "xinfer/ops/quant_params.hpp"
 
 namespace xinfer::ops {
 
@@ -45,6 +49,45 @@ public:
 
 private:
     kernels::MinMax clamp_;
+    bool reference_;
+    std::string name_;
+};
+
+// y = a + b, both int8 with their own parameters, requantized to y's.
+template <>
+class Add<int8_t> : public Op {
+public:
+    Add(QuantParams a, QuantParams b, QuantParams y, kernels::MinMax clamp, KernelSet kernels, std::string name)
+        : a_(a), b_(b), ma_(a.scale / y.scale), mb_(b.scale / y.scale), rq_(make_requant(y, clamp)),
+          reference_(kernels == KernelSet::reference), name_(std::move(name)) {
+        XINFER_CHECK(std::isfinite(ma_) && std::isfinite(mb_) && ma_ > 0 && mb_ > 0, ErrorCode::invalid_model, name_,
+                     ": input/output scale ratios are not positive finite numbers");
+    }
+    std::string kind() const override { return reference_ ? "QAdd reference" : "QAdd"; }
+    size_t num_inputs() const override { return 2; }
+    DataType input_dtype(size_t) const override { return DataType::s8; }
+    DataType output_dtype() const override { return DataType::s8; }
+    Shape output_shape(const std::vector<Shape>& in) const override {
+        XINFER_CHECK(in[0] == in[1], ErrorCode::shape_mismatch, name_, ": operands differ in shape: ",
+                     to_string(in[0]), " and ", to_string(in[1]));
+        return in[0];
+    }
+    void run(const RunArgs& a) const override {
+        const int8_t* x0 = static_cast<const int8_t*>(a.inputs[0]);
+        const int8_t* x1 = static_cast<const int8_t*>(a.inputs[1]);
+        int8_t* y = static_cast<int8_t*>(a.output);
+        const size_t n = checked_numel(a.input_shapes[0]);
+        if (reference_) return kernels::ref::add_s8(n, x0, a_.zero_point, ma_, x1, b_.zero_point, mb_, y, rq_);
+        parallel_elements(a.pool, n, [&](size_t i0, size_t i1) {
+            kernels::s8::add_s8<XINFER_ARCH>(i1 - i0, x0 + i0, a_.zero_point, ma_, x1 + i0, b_.zero_point, mb_,
+                                             y + i0, rq_);
+        });
+    }
+
+private:
+    QuantParams a_, b_;
+    float ma_, mb_;
+    kernels::Requant rq_;
     bool reference_;
     std::string name_;
 };

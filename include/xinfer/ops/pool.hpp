@@ -1,9 +1,13 @@
 #pragma once
+// Pooling over NHWC: GlobalAvgPool (fp32 and int8) and Pool2D (AveragePool / MaxPool).
+#include <cstdint>
 #include <xsimd/xsimd.hpp>
 
 #include "xinfer/kernels/f32/pool.hpp"
 #include "xinfer/kernels/ref/pool.hpp"
+#include "xinfer/kernels/s8/pool.hpp"
 #include "xinfer/ops/op.hpp"
+#include "xinfer/ops/quant_params.hpp"
 
 namespace xinfer::ops {
 
@@ -41,6 +45,43 @@ public:
     }
 
 private:
+    bool reference_;
+    std::string name_;
+};
+
+// [N, H, W, C] int8 -> [N, 1, 1, C] int8.
+template <>
+class GlobalAvgPool<int8_t> : public Op {
+public:
+    GlobalAvgPool(QuantParams x, QuantParams y, KernelSet kernels, std::string name)
+        : x_(x), y_(y), reference_(kernels == KernelSet::reference), name_(std::move(name)) {}
+    std::string kind() const override { return reference_ ? "QGlobalAvgPool reference" : "QGlobalAvgPool"; }
+    DataType input_dtype(size_t) const override { return DataType::s8; }
+    DataType output_dtype() const override { return DataType::s8; }
+    Shape output_shape(const std::vector<Shape>& in) const override {
+        check_rank(in[0], 4, name_);
+        XINFER_CHECK(in[0][1] > 0 && in[0][2] > 0, ErrorCode::shape_mismatch, name_, ": empty input ", to_string(in[0]));
+        XINFER_CHECK(in[0][1] * in[0][2] <= (int64_t(1) << 23), ErrorCode::shape_mismatch, name_,
+                     ": the window is too large for int32 accumulation");
+        return {in[0][0], 1, 1, in[0][3]};
+    }
+    void run(const RunArgs& a) const override {
+        const Shape& s = a.input_shapes[0];
+        const size_t N = size_t(s[0]), HW = size_t(s[1] * s[2]), C = size_t(s[3]);
+        const float m = x_.scale / (y_.scale * float(HW));
+        const kernels::Requant rq{y_.zero_point, -128, 127};
+        const int8_t* x = static_cast<const int8_t*>(a.inputs[0]);
+        int8_t* y = static_cast<int8_t*>(a.output);
+        for (size_t n = 0; n < N; ++n) {
+            if (reference_)
+                kernels::ref::global_avg_pool_s8(HW, C, x + n * HW * C, x_.zero_point, m, y + n * C, rq);
+            else
+                kernels::s8::global_avg_pool_s8<XINFER_ARCH>(HW, C, x + n * HW * C, x_.zero_point, m, y + n * C, rq);
+        }
+    }
+
+private:
+    QuantParams x_, y_;
     bool reference_;
     std::string name_;
 };

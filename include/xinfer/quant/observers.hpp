@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "xinfer/core/error.hpp"
-#include "xinfer/ops/quantized.hpp"
+#include "xinfer/ops/quant_params.hpp"
 
 namespace xinfer::quant {
 

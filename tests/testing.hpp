@@ -1,7 +1,9 @@
 #pragma once
-// Shared test helpers: seeded random data (never all zeros), padded buffers and written-down tolerances.
+// Shared test helpers: seeded random data (never all zeros), padded buffers, written-down tolerances and
+// byte-exact comparisons.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -40,6 +42,44 @@ inline Floats abs_of(const Floats& f) {
     Floats a(f.size());
     for (size_t i = 0; i < f.size(); ++i) a[i] = std::fabs(f[i]);
     return a;
+}
+
+// An array in an AlignedBuffer, so kernels may over-read its tail as they may in the arena.
+template <class T>
+struct AlignedArray {
+    AlignedBuffer buf;
+    size_t n = 0;
+    explicit AlignedArray(size_t count = 0) : buf(count * sizeof(T)), n(count) {}
+    T* data() { return buf.as<T>(); }
+    const T* data() const { return buf.as<T>(); }
+    T& operator[](size_t i) { return data()[i]; }
+    T operator[](size_t i) const { return data()[i]; }
+    size_t size() const { return n; }
+};
+using Bytes = AlignedArray<int8_t>;
+
+// Uniform int8 in [lo, hi], about 1 in 16 values set to an end of the range (-128 by default); never all zero.
+inline Bytes random_bytes(size_t n, std::mt19937& rng, int lo = -128, int hi = 127) {
+    Bytes b(n);
+    std::uniform_int_distribution<int> dist(lo, hi), pick(0, 31);
+    for (size_t i = 0; i < n; ++i) {
+        const int p = pick(rng);
+        b[i] = int8_t(p == 0 ? lo : p == 1 ? hi : dist(rng));
+    }
+    if (n && std::all_of(b.data(), b.data() + n, [](int8_t v) { return v == 0; })) b[0] = int8_t(hi ? hi : lo);
+    return b;
+}
+
+// Byte-exact comparison; reports the first difference with its index. Returns whether all n bytes match.
+inline bool check_bytes(const int8_t* got, const int8_t* want, size_t n, uint32_t seed) {
+    const size_t i = size_t(std::mismatch(got, got + n, want).first - got);
+    const int got_i = i < n ? got[i] : 0, want_i = i < n ? want[i] : 0;
+    CAPTURE(seed);
+    CAPTURE(i);
+    CAPTURE(got_i);
+    CAPTURE(want_i);
+    CHECK_MESSAGE(i == n, "mismatch against the reference kernel");
+    return i == n;
 }
 
 // Forward error bound of a float sum of K products: the optimized and the reference kernel may each be off by

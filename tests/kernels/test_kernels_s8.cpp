@@ -29,6 +29,7 @@
 #include "xinfer/kernels/s8/pool.hpp"
 
 using namespace xinfer;
+using namespace xinfer::testing;
 using kernels::Requant;
 namespace s8 = xinfer::kernels::s8;
 namespace ref = xinfer::kernels::ref;
@@ -46,32 +47,6 @@ TYPE_TO_STRING(PortableArch);
 #define XINFER_S8_ARCHS XINFER_ARCH, PortableArch
 
 namespace {
-
-// An array in an AlignedBuffer, so kernels may over-read its tail as they may in the arena.
-template <class T>
-struct Array {
-    AlignedBuffer buf;
-    size_t n = 0;
-    explicit Array(size_t count = 0) : buf(count * sizeof(T)), n(count) {}
-    T* data() { return buf.as<T>(); }
-    const T* data() const { return buf.as<T>(); }
-    T& operator[](size_t i) { return data()[i]; }
-    T operator[](size_t i) const { return data()[i]; }
-    size_t size() const { return n; }
-};
-using Bytes = Array<int8_t>;
-
-// Uniform int8 in [lo, hi], about 1 in 16 values set to an end of the range (-128 by default); never all zero.
-Bytes random_bytes(size_t n, std::mt19937& rng, int lo = -128, int hi = 127) {
-    Bytes b(n);
-    std::uniform_int_distribution<int> dist(lo, hi), pick(0, 31);
-    for (size_t i = 0; i < n; ++i) {
-        const int p = pick(rng);
-        b[i] = int8_t(p == 0 ? lo : p == 1 ? hi : dist(rng));
-    }
-    if (n && std::all_of(b.data(), b.data() + n, [](int8_t v) { return v == 0; })) b[0] = int8_t(hi ? hi : lo);
-    return b;
-}
 
 int8_t random_zero_point(std::mt19937& rng, uint32_t seed) {
     switch (seed % 5) {
@@ -132,17 +107,6 @@ double acc_rms(size_t taps, int zero_point, double weight_rms = 74.0) {
     return std::sqrt(double(taps)) * weight_rms * std::sqrt(74.0 * 74.0 + double(zero_point) * zero_point) + 1.0;
 }
 
-bool check_bytes(const int8_t* got, const int8_t* want, size_t n, uint32_t seed) {
-    const size_t i = size_t(std::mismatch(got, got + n, want).first - got);
-    const int got_i = i < n ? got[i] : 0, want_i = i < n ? want[i] : 0;
-    CAPTURE(seed);
-    CAPTURE(i);
-    CAPTURE(got_i);
-    CAPTURE(want_i);
-    CHECK_MESSAGE(i == n, "mismatch against the reference kernel");
-    return i == n;
-}
-
 // Guards against tests that cannot fail: of the cases meant to give informative outputs (calibrated multipliers,
 // full output range around a central zero point), nearly all must vary and most must lie inside the clamp bounds.
 struct Informative {
@@ -174,7 +138,7 @@ struct GemmCase {
 template <class Arch>
 Bytes run_gemm_case(const GemmCase& c, const Bytes& A, const Bytes& W, const int32_t* bias, const float* multiplier,
                     size_t split, uint32_t seed) {
-    Array<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K, W.data()));
+    AlignedArray<unsigned char> packed(s8::packed_gemm_s8_bytes(c.N, c.K, W.data()));
     s8::pack_gemm_goi_s8(c.N, c.K, W.data(), bias, c.x_zero, multiplier, packed.data());
     // Weights in [-64, 63] take the uint8-quads layout, any other the int16 pairs, unless VNNI makes quads exact.
     const bool seven_bit = std::all_of(W.data(), W.data() + c.N * c.K, [](int8_t w) { return w >= -64 && w < 64; });
@@ -323,7 +287,7 @@ TEST_CASE_TEMPLATE("gemm_s8 rounds half-way cases to even", Arch, XINFER_S8_ARCH
         Bytes A(1), W(1);
         A[0] = 11, W[0] = int8_t(acc);
         const float half = 0.5f;
-        Array<unsigned char> packed(s8::packed_gemm_s8_bytes(1, 1, W.data()));
+        AlignedArray<unsigned char> packed(s8::packed_gemm_s8_bytes(1, 1, W.data()));
         s8::pack_gemm_goi_s8(1, 1, W.data(), nullptr, 10, &half, packed.data());
         Bytes y(1);
         s8::gemm_s8<Arch>(0, 1, 1, 1, A.data(), 1, packed.data(), y.data(), 1, Requant{3, -128, 127});
@@ -390,9 +354,9 @@ TEST_CASE_TEMPLATE("dwconv3x3_s8 matches the reference: strides, asymmetric pads
                 const std::vector<int32_t> bias = random_bias(g.C, rng, int32_t(rms));
                 const std::vector<float> mult = random_multipliers(g.C, rng, calibrated, rms, seed);
                 const int32_t* bias_ptr = seed % 7 == 0 ? nullptr : bias.data();
-                Array<unsigned char> packed(s8::packed_dwconv3x3_s8_bytes(g.C));
+                AlignedArray<unsigned char> packed(s8::packed_dwconv3x3_s8_bytes(g.C));
                 s8::pack_dwconv3x3_ghw_s8(g.C, w.data(), bias_ptr, x_zero, mult.data(), packed.data());
-                Array<unsigned char> workspace(s8::dwconv3x3_s8_workspace_bytes(g.C));
+                AlignedArray<unsigned char> workspace(s8::dwconv3x3_s8_workspace_bytes(g.C));
                 s8::prepare_dwconv3x3_s8_workspace(g.C, x_zero, workspace.data());
                 const size_t n_out = size_t(OH) * size_t(OW) * g.C, split = size_t(OH) / 2;
                 Bytes got(n_out), want(n_out);

@@ -2,6 +2,7 @@
 // Helpers shared by the benchmark programs.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <random>
 
 #include "xinfer/core/buffer.hpp"
@@ -14,6 +15,15 @@ inline AlignedBuffer random_floats(size_t n, unsigned seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> mag(0.25f, 1.0f);
     for (size_t i = 0; i < n; ++i) b.as<float>()[i] = (rng() & 1 ? 1.0f : -1.0f) * mag(rng);
+    return b;
+}
+
+// n int8 values, uniform in [lo, hi], deterministic per seed.
+inline AlignedBuffer random_bytes(size_t n, unsigned seed, int lo = -128, int hi = 127) {
+    AlignedBuffer b(n);
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> dist(lo, hi);
+    for (size_t i = 0; i < n; ++i) b.as<int8_t>()[i] = int8_t(dist(rng));
     return b;
 }
 

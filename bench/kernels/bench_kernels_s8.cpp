@@ -29,6 +29,7 @@ using xinfer::Pads;
 using xinfer::Window2D;
 namespace f32 = xinfer::kernels::f32;
 namespace s8 = xinfer::kernels::s8;
+using xinfer::bench::random_bytes;
 using xinfer::bench::random_floats;
 
 const xinfer::kernels::Requant kRelu6Q{-128, -128, -32};  // ReLU6 as int8 bounds: [q(0), q(6)]
@@ -55,14 +56,6 @@ void set_mac_counters(benchmark::State& st, double macs, size_t layers) {
     st.counters["layers"] = double(layers);
     st.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate,
                                               benchmark::Counter::kIs1000);
-}
-
-AlignedBuffer random_bytes(size_t n, unsigned seed, int lo = -128, int hi = 127) {
-    AlignedBuffer b(n);
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> dist(lo, hi);
-    for (size_t i = 0; i < n; ++i) b.as<int8_t>()[i] = int8_t(dist(rng));
-    return b;
 }
 
 std::vector<float> multipliers(size_t n) { return std::vector<float>(n, 1.0f / 4096.0f); }

@@ -249,7 +249,8 @@ TEST_CASE("Add<int8_t> with and without a clamp matches the reference op and ker
                 ++seed;
                 CAPTURE(seed);
                 std::mt19937 rng(seed);
-                const QuantParams a = random_params(rng, seed, 0.02f, 0.05f), b = random_params(rng, seed + 1, 0.02f, 0.05f);
+                const QuantParams a = random_params(rng, seed, 0.02f, 0.05f);
+                const QuantParams b = random_params(rng, seed + 1, 0.02f, 0.05f);
                 const QuantParams y{(a.scale + b.scale) * uniform(rng, 0.6f, 0.9f),
                                     std::uniform_int_distribution<int>(-30, 30)(rng)};
                 const ops::Add<int8_t> fast(a, b, y, clamp, KernelSet::optimized, "add");
@@ -282,7 +283,8 @@ TEST_CASE("GlobalAvgPool<int8_t> matches the reference op and kernel") {
                 const QuantParams y = output_params_for(in, HW, C, x, uniform(rng, 1.0f, 1.3f));
                 const ops::GlobalAvgPool<int8_t> fast(x, y, KernelSet::optimized, "pool");
                 const ops::GlobalAvgPool<int8_t> reference(x, y, KernelSet::reference, "pool");
-                const Raw got = run_op(fast, {in.data()}, {xs}, threads), want = run_op(reference, {in.data()}, {xs}, 1);
+                const Raw got = run_op(fast, {in.data()}, {xs}, threads);
+                const Raw want = run_op(reference, {in.data()}, {xs}, 1);
                 Bytes direct(size_t(batch) * C);
                 const float multiplier = x.scale / (y.scale * float(HW));
                 for (size_t n = 0; n < size_t(batch); ++n)

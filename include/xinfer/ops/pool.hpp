@@ -60,7 +60,8 @@ public:
     DataType output_dtype() const override { return DataType::s8; }
     Shape output_shape(const std::vector<Shape>& in) const override {
         check_rank(in[0], 4, name_);
-        XINFER_CHECK(in[0][1] > 0 && in[0][2] > 0, ErrorCode::shape_mismatch, name_, ": empty input ", to_string(in[0]));
+        XINFER_CHECK(in[0][1] > 0 && in[0][2] > 0, ErrorCode::shape_mismatch, name_, ": empty input ",
+                     to_string(in[0]));
         XINFER_CHECK(in[0][1] * in[0][2] <= (int64_t(1) << 23), ErrorCode::shape_mismatch, name_,
                      ": the window is too large for int32 accumulation");
         return {in[0][0], 1, 1, in[0][3]};

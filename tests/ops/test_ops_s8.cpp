@@ -94,14 +94,15 @@ double accumulator_rms(size_t k, int32_t x_zero) {
     return std::sqrt(double(k)) * 74.0 * std::sqrt(74.0 * 74.0 + double(x_zero) * x_zero);
 }
 
-// Parameters of an int8 layer with weights: per-channel weight scales on two seeds out of three, the output scale
-// set so that the outputs spread over about +-40 steps; `relu`: clamped to [0, 49.7 output steps] (real values).
+// An int8 layer with weights: its parameters and, worked out here, its multipliers s_x * s_w[c] / s_y.
 struct LinearData {
     ops::QLinearParams q;
     std::vector<float> w_scale, multiplier;
     std::vector<int32_t> bias;
 };
 
+// Parameters of an int8 layer with weights: per-channel weight scales on two seeds out of three, the output scale
+// set so that the outputs spread over about +-40 steps; `relu`: clamped to [0, 49.7 output steps] (real values).
 LinearData random_linear(std::mt19937& rng, uint32_t seed, size_t n_out, size_t k, bool relu) {
     LinearData d;
     d.q.x = random_params(rng, seed, 0.02f, 0.05f);

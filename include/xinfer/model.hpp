@@ -246,8 +246,7 @@ public:
     }
 
     bool ends_in_softmax() const {
-        const auto& nodes = impl_->executor.graph().nodes;
-        return !nodes.empty() && nodes.back().op == "Softmax";
+        return xinfer::ends_in_softmax(impl_->executor.graph());
     }
 
 private:

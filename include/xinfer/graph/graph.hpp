@@ -32,6 +32,8 @@
 //                                                                         b_zero_point, y_*, clip_*
 //   QGlobalAveragePool x[N,H,W,C] -> [N,1,1,C]                            x_*, y_*
 //   Flatten, Reshape keep their input's dtype. Graph inputs and outputs are F32.
+//
+// Each op kind has one builder in op_builders.hpp (op_builders()); its comment lists what adding an op touches.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -214,5 +216,8 @@ struct Graph {
         return n;
     }
 };
+
+// Whether the graph's last node is a Softmax (its output then already holds probabilities).
+inline bool ends_in_softmax(const Graph& g) { return !g.nodes.empty() && g.nodes.back().op == "Softmax"; }
 
 }  // namespace xinfer

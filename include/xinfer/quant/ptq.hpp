@@ -3,9 +3,9 @@
 // sample inputs, quantize weights per output channel (symmetric) and biases to int32, and put Quantize /
 // Dequantize nodes wherever an int8 op meets an fp32 one.
 //
-// Quantized: Conv, Dense, Add, GlobalAveragePool (and AveragePool over the whole input). Flatten / Reshape pass
-// int8 through. Everything else (Softmax, generic tensor ops, ...) stays fp32, as do nodes named in
-// options.keep_fp32.
+// Quantized (detail::quantization_rules()): Conv, Dense, Add, GlobalAveragePool (and AveragePool over the whole
+// input). Flatten / Reshape pass int8 through. Everything else (Softmax, generic tensor ops, ...) stays fp32, as
+// do nodes named in options.keep_fp32.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -39,17 +39,6 @@ inline const char* const kQuantizedSuffix = "::q";
 inline const char* const kDequantizedSuffix = "::dq";
 
 namespace detail {
-
-inline bool quantizable(const Node& n, const std::map<std::string, Shape>& shapes) {
-    if (n.op == "Conv" || n.op == "Dense" || n.op == "Add" || n.op == "GlobalAveragePool") return true;
-    if (n.op == "AveragePool") {  // a global average pool in disguise
-        auto it = shapes.find(n.inputs[0]);
-        const auto k = n.get_ints("kernel_shape", {});
-        return it != shapes.end() && it->second.size() == 4 && k.size() == 2 && k[0] == it->second[1] &&
-               k[1] == it->second[2] && n.get_ints("pads", {0, 0, 0, 0}) == std::vector<int64_t>{0, 0, 0, 0};
-    }
-    return false;
-}
 
 inline void set_qparams(Node& n, const std::string& prefix, ops::QuantParams q) {
     n.attrs[prefix + "_scale"] = double(q.scale);
@@ -155,116 +144,196 @@ inline Calibration calibrate(const Graph& graph, const std::vector<CalibrationSa
     return cal;
 }
 
+namespace detail {
+
+// One rewrite of an fp32 graph into an int8 one: the graph being written, and the names of the fp32 and int8
+// forms of each value, with a Quantize or Dequantize node added the first time a form is asked for.
+class Int8Rewrite {
+public:
+    Int8Rewrite(const Graph& g, const std::map<std::string, ops::QuantParams>& params,
+                const std::map<std::string, Shape>& shapes, const Calibration* bias_correction, int weight_bits)
+        : source(g), shapes(shapes), bias_correction(bias_correction), weight_bits(weight_bits), params_(params) {
+        out_.inputs = g.inputs;
+        out_.outputs = g.outputs;
+        for (auto& o : g.outputs) graph_outputs_.insert(o.name);
+        for (auto& in : g.inputs) f32_name_[in.name] = in.name;
+    }
+
+    const Graph& source;
+    const std::map<std::string, Shape>& shapes;  // of the fp32 values, as calibration saw them
+    const Calibration* bias_correction;          // null: no bias correction
+    const int weight_bits;
+
+    // The calibrated parameters of fp32 value v.
+    ops::QuantParams param(const std::string& v) const {
+        auto it = params_.find(v);
+        XINFER_CHECK(it != params_.end(), ErrorCode::invalid_argument, "no calibration range for value '", v, "'");
+        return it->second;
+    }
+    // The parameters of the int8 form of v (which must exist).
+    ops::QuantParams s8_param(const std::string& v) const { return qp_.at(v); }
+    bool has_s8(const std::string& v) const { return s8_name_.count(v) != 0; }
+
+    std::string as_s8(const std::string& v) {
+        if (auto it = s8_name_.find(v); it != s8_name_.end()) return it->second;
+        Node q{v + kQuantizedSuffix, "Quantize", {f32_name_.at(v)}, {v + kQuantizedSuffix}, {}};
+        set_qparams(q, "y", qp_[v] = param(v));
+        out_.nodes.push_back(q);
+        return s8_name_[v] = q.outputs[0];
+    }
+    std::string as_f32(const std::string& v) {
+        if (auto it = f32_name_.find(v); it != f32_name_.end()) return it->second;
+        const std::string name = graph_outputs_.count(v) ? v : v + kDequantizedSuffix;
+        Node dq{name, "Dequantize", {s8_name_.at(v)}, {name}, {}};
+        set_qparams(dq, "x", qp_.at(v));
+        out_.nodes.push_back(dq);
+        return f32_name_[v] = name;
+    }
+    // An int8 node's output: named as the fp32 value, except for graph outputs, which get a Dequantize.
+    void emit_s8(Node n, ops::QuantParams y) {
+        const std::string v = n.outputs[0];
+        n.outputs[0] = graph_outputs_.count(v) ? v + kQuantizedSuffix : v;
+        s8_name_[v] = n.outputs[0];
+        qp_[v] = y;
+        out_.nodes.push_back(std::move(n));
+        if (graph_outputs_.count(v)) as_f32(v);
+    }
+    // A node left in fp32, reading the fp32 forms of its inputs.
+    void emit_f32(const Node& n) {
+        Node f = n;
+        for (auto& in : f.inputs) {
+            if (in.empty() || source.is_constant(in)) copy_constant(in);
+            else in = as_f32(in);
+        }
+        f32_name_[n.outputs[0]] = n.outputs[0];
+        out_.nodes.push_back(std::move(f));
+    }
+    void add_constant(const std::string& name, Constant c) { out_.constants[name] = std::move(c); }
+
+    Graph finish() {
+        for (auto& o : source.outputs) as_f32(o.name);
+        out_.sort_and_validate();
+        return std::move(out_);
+    }
+
+private:
+    void copy_constant(const std::string& name) {
+        if (!name.empty() && source.is_constant(name)) out_.constants[name] = source.constants.at(name);
+    }
+
+    const std::map<std::string, ops::QuantParams>& params_;
+    Graph out_;
+    std::set<std::string> graph_outputs_;
+    std::map<std::string, std::string> f32_name_, s8_name_;  // value -> the name of its fp32 / int8 form
+    std::map<std::string, ops::QuantParams> qp_;             // int8 forms' parameters
+};
+
+// Conv -> QConv, Dense -> QDense: int8 weights, int32 bias (bias-corrected with calibration).
+inline void quantize_linear(Int8Rewrite& r, const Node& n) {
+    const Graph& g = r.source;
+    Node q = n;
+    q.op = n.op == "Conv" ? "QConv" : "QDense";
+    const ops::QuantParams y = r.param(n.outputs[0]);
+    q.inputs = {r.as_s8(n.inputs[0])};
+    set_qparams(q, "x", r.s8_param(n.inputs[0]));
+    set_qparams(q, "y", y);
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    std::vector<double> means;
+    if (r.bias_correction) {
+        auto it = r.bias_correction->observers.find(n.inputs[0]);
+        if (it != r.bias_correction->observers.end()) means = it->second.channel_means();
+    }
+    auto qw = quantize_weights(g.constant(n.inputs[1], n), has_bias ? &g.constant(n.inputs[2], n) : nullptr,
+                               r.s8_param(n.inputs[0]).scale, means.empty() ? nullptr : &means,
+                               size_t(n.get_int("group", 1)), r.weight_bits);
+    const std::string wname = n.inputs[1] + "::int8", sname = n.inputs[1] + "::scale";
+    r.add_constant(wname, qw.weights);
+    r.add_constant(sname, qw.scales);
+    q.inputs.push_back(wname);
+    q.inputs.push_back(sname);
+    if (qw.bias.data) {
+        const std::string bname = (has_bias ? n.inputs[2] : n.name + ".bias") + "::int32";
+        r.add_constant(bname, qw.bias);
+        q.inputs.push_back(bname);
+    }
+    r.emit_s8(std::move(q), y);
+}
+
+inline void quantize_add(Int8Rewrite& r, const Node& n) {
+    Node q = n;
+    q.op = "QAdd";
+    q.inputs = {r.as_s8(n.inputs[0]), r.as_s8(n.inputs[1])};
+    set_qparams(q, "a", r.s8_param(n.inputs[0]));
+    set_qparams(q, "b", r.s8_param(n.inputs[1]));
+    const ops::QuantParams y = r.param(n.outputs[0]);
+    set_qparams(q, "y", y);
+    r.emit_s8(std::move(q), y);
+}
+
+// GlobalAveragePool, or a whole-input AveragePool -> QGlobalAveragePool.
+inline void quantize_global_average_pool(Int8Rewrite& r, const Node& n) {
+    Node q{n.name, "QGlobalAveragePool", {r.as_s8(n.inputs[0])}, n.outputs, {}};
+    set_qparams(q, "x", r.s8_param(n.inputs[0]));
+    const ops::QuantParams y = r.param(n.outputs[0]);
+    set_qparams(q, "y", y);
+    r.emit_s8(std::move(q), y);
+}
+
+// Flatten / Reshape of an int8 value: the same node on the int8 form, same parameters.
+inline void pass_int8_through(Int8Rewrite& r, const Node& n) {
+    Node q = n;
+    q.inputs = {r.as_s8(n.inputs[0])};
+    r.emit_s8(std::move(q), r.s8_param(n.inputs[0]));
+}
+
+inline bool always(const Int8Rewrite&, const Node&) { return true; }
+
+// An AveragePool whose window is its whole (unpadded) input: a global average pool in disguise.
+inline bool averages_whole_input(const Int8Rewrite& r, const Node& n) {
+    auto it = r.shapes.find(n.inputs[0]);
+    const auto k = n.get_ints("kernel_shape", {});
+    return it != r.shapes.end() && it->second.size() == 4 && k.size() == 2 && k[0] == it->second[1] &&
+           k[1] == it->second[2] && n.get_ints("pads", {0, 0, 0, 0}) == std::vector<int64_t>{0, 0, 0, 0};
+}
+
+inline bool input_is_int8(const Int8Rewrite& r, const Node& n) { return r.has_s8(n.inputs[0]); }
+
+// How an op kind becomes int8: when it applies (given the node and what calibration and the rewrite so far know),
+// and the rewrite that emits the node's int8 form.
+struct QuantizationRule {
+    bool (*applies)(const Int8Rewrite&, const Node&);
+    void (*rewrite)(Int8Rewrite&, const Node&);
+};
+
+// The op kinds with an int8 form. Every other node (and every node named in keep_fp32) stays fp32.
+inline const std::map<std::string, QuantizationRule>& quantization_rules() {
+    static const std::map<std::string, QuantizationRule> table{
+        {"Conv", {always, quantize_linear}},
+        {"Dense", {always, quantize_linear}},
+        {"Add", {always, quantize_add}},
+        {"GlobalAveragePool", {always, quantize_global_average_pool}},
+        {"AveragePool", {averages_whole_input, quantize_global_average_pool}},
+        {"Flatten", {input_is_int8, pass_int8_through}},
+        {"Reshape", {input_is_int8, pass_int8_through}},
+    };
+    return table;
+}
+
+}  // namespace detail
+
 // Rewrites g (sorted, optimized, fp32) into an int8 graph with the given activation parameters.
 // With calibration (for channel means), weights get bias correction.
 inline Graph quantize_graph(const Graph& g, const std::map<std::string, ops::QuantParams>& params,
                             const std::map<std::string, Shape>& shapes, const std::set<std::string>& keep_fp32,
                             const Calibration* bias_correction = nullptr, int weight_bits = 8) {
-    Graph out;
-    out.inputs = g.inputs;
-    out.outputs = g.outputs;
-    std::set<std::string> graph_outputs;
-    for (auto& o : g.outputs) graph_outputs.insert(o.name);
-    std::map<std::string, std::string> f32_name, s8_name;  // value -> the name of its fp32 / int8 form
-    std::map<std::string, ops::QuantParams> qp;             // int8 forms' parameters
-    for (auto& in : g.inputs) f32_name[in.name] = in.name;
-
-    auto param = [&](const std::string& v) {
-        auto it = params.find(v);
-        XINFER_CHECK(it != params.end(), ErrorCode::invalid_argument, "no calibration range for value '", v, "'");
-        return it->second;
-    };
-    auto as_s8 = [&](const std::string& v) {
-        if (auto it = s8_name.find(v); it != s8_name.end()) return it->second;
-        Node q{v + kQuantizedSuffix, "Quantize", {f32_name.at(v)}, {v + kQuantizedSuffix}, {}};
-        detail::set_qparams(q, "y", qp[v] = param(v));
-        out.nodes.push_back(q);
-        return s8_name[v] = q.outputs[0];
-    };
-    auto as_f32 = [&](const std::string& v) {
-        if (auto it = f32_name.find(v); it != f32_name.end()) return it->second;
-        const std::string name = graph_outputs.count(v) ? v : v + kDequantizedSuffix;
-        Node dq{name, "Dequantize", {s8_name.at(v)}, {name}, {}};
-        detail::set_qparams(dq, "x", qp.at(v));
-        out.nodes.push_back(dq);
-        return f32_name[v] = name;
-    };
-    // An int8 node's output: named as the fp32 value, except for graph outputs, which get a Dequantize.
-    auto emit_s8 = [&](Node n, ops::QuantParams y) {
-        const std::string v = n.outputs[0];
-        n.outputs[0] = graph_outputs.count(v) ? v + kQuantizedSuffix : v;
-        s8_name[v] = n.outputs[0];
-        qp[v] = y;
-        out.nodes.push_back(std::move(n));
-        if (graph_outputs.count(v)) as_f32(v);
-    };
-    auto copy_constant = [&](const std::string& name) {
-        if (!name.empty() && g.is_constant(name)) out.constants[name] = g.constants.at(name);
-    };
-
+    detail::Int8Rewrite r(g, params, shapes, bias_correction, weight_bits);
+    const auto& rules = detail::quantization_rules();
     for (const Node& n : g.nodes) {
-        const bool int8 = detail::quantizable(n, shapes) && !keep_fp32.count(n.name);
-        if (int8 && (n.op == "Conv" || n.op == "Dense")) {
-            Node q = n;
-            q.op = n.op == "Conv" ? "QConv" : "QDense";
-            const ops::QuantParams y = param(n.outputs[0]);
-            q.inputs = {as_s8(n.inputs[0])};
-            detail::set_qparams(q, "x", qp.at(n.inputs[0]));
-            detail::set_qparams(q, "y", y);
-            const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-            std::vector<double> means;
-            if (bias_correction) {
-                auto it = bias_correction->observers.find(n.inputs[0]);
-                if (it != bias_correction->observers.end()) means = it->second.channel_means();
-            }
-            auto qw = detail::quantize_weights(g.constant(n.inputs[1], n),
-                                               has_bias ? &g.constant(n.inputs[2], n) : nullptr,
-                                               qp.at(n.inputs[0]).scale, means.empty() ? nullptr : &means,
-                                               size_t(n.get_int("group", 1)), weight_bits);
-            const std::string wname = n.inputs[1] + "::int8", sname = n.inputs[1] + "::scale";
-            out.constants[wname] = qw.weights;
-            out.constants[sname] = qw.scales;
-            q.inputs.push_back(wname);
-            q.inputs.push_back(sname);
-            if (qw.bias.data) {
-                const std::string bname = (has_bias ? n.inputs[2] : n.name + ".bias") + "::int32";
-                out.constants[bname] = qw.bias;
-                q.inputs.push_back(bname);
-            }
-            emit_s8(std::move(q), y);
-        } else if (int8 && n.op == "Add") {
-            Node q = n;
-            q.op = "QAdd";
-            q.inputs = {as_s8(n.inputs[0]), as_s8(n.inputs[1])};
-            detail::set_qparams(q, "a", qp.at(n.inputs[0]));
-            detail::set_qparams(q, "b", qp.at(n.inputs[1]));
-            const ops::QuantParams y = param(n.outputs[0]);
-            detail::set_qparams(q, "y", y);
-            emit_s8(std::move(q), y);
-        } else if (int8) {  // GlobalAveragePool, or a whole-input AveragePool
-            Node q{n.name, "QGlobalAveragePool", {as_s8(n.inputs[0])}, n.outputs, {}};
-            detail::set_qparams(q, "x", qp.at(n.inputs[0]));
-            const ops::QuantParams y = param(n.outputs[0]);
-            detail::set_qparams(q, "y", y);
-            emit_s8(std::move(q), y);
-        } else if ((n.op == "Flatten" || n.op == "Reshape") && s8_name.count(n.inputs[0]) &&
-                   !keep_fp32.count(n.name)) {
-            Node q = n;
-            q.inputs = {s8_name.at(n.inputs[0])};
-            emit_s8(std::move(q), qp.at(n.inputs[0]));
-        } else {
-            Node f = n;
-            for (auto& in : f.inputs) {
-                if (in.empty() || g.is_constant(in)) copy_constant(in);
-                else in = as_f32(in);
-            }
-            f32_name[n.outputs[0]] = n.outputs[0];
-            out.nodes.push_back(std::move(f));
-        }
+        auto rule = rules.find(n.op);
+        if (rule != rules.end() && !keep_fp32.count(n.name) && rule->second.applies(r, n)) rule->second.rewrite(r, n);
+        else r.emit_f32(n);
     }
-    for (auto& o : g.outputs) as_f32(o.name);
-    out.sort_and_validate();
-    return out;
+    return r.finish();
 }
 
 inline bool is_int8_layer(const Node& n) {

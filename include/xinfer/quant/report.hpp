@@ -66,7 +66,7 @@ inline QuantReport compare_graphs(const Graph& fp32, const Graph& int8, const st
         a.q = {float(n.get_float("y_scale", 1.0)), int32_t(n.get_int("y_zero_point", 0))};
         acc.push_back(a);
     }
-    const bool probs = !fp32.nodes.empty() && fp32.nodes.back().op == "Softmax";
+    const bool probs = ends_in_softmax(fp32);
     QuantReport rep;
     double sum_dp = 0, agree = 0, dp_count = 0;
     Graph gf = fp32, gq = int8;

@@ -6,7 +6,8 @@
 // runtime accelerates. An int8 layer becomes DequantizeLinear -> op (-> Relu / Clip) -> QuantizeLinear with its
 // weights as int8 initializers behind a per-channel DequantizeLinear (axis 0) and its int32 bias behind one with
 // scale x_scale * w_scale[c]. The graph keeps xinfer's tensor layout at its interface; convolution-like ops work
-// in NCHW, with a Transpose wherever a value changes layout (once per value).
+// in NCHW, with a Transpose wherever a value changes layout (once per value). Each graph op has one exporter
+// function, found through Exporter::exporters().
 #include <cmath>
 #include <map>
 #include <set>
@@ -236,111 +237,155 @@ private:
         return {w_f, b_f};
     }
 
+    // --- one exporter per op kind: writes the ONNX nodes of n and defines its output value out.
+    using ExportFn = void (Exporter::*)(const Node& n, const std::string& out);
+
+    static const std::map<std::string, ExportFn>& exporters() {
+        static const std::map<std::string, ExportFn> table{
+            {"Quantize", &Exporter::export_quantize},
+            {"Dequantize", &Exporter::export_dequantize},
+            {"QConv", &Exporter::export_int8_linear},
+            {"QDense", &Exporter::export_int8_linear},
+            {"QAdd", &Exporter::export_int8_add},
+            {"QGlobalAveragePool", &Exporter::export_int8_global_average_pool},
+            {"Conv", &Exporter::export_linear},
+            {"Dense", &Exporter::export_linear},
+            {"Add", &Exporter::export_add},
+            {"Clip", &Exporter::export_clip},
+            {"GlobalAveragePool", &Exporter::export_pool},
+            {"AveragePool", &Exporter::export_pool},
+            {"MaxPool", &Exporter::export_pool},
+            {"Flatten", &Exporter::export_flatten},
+            {"Reshape", &Exporter::export_reshape},
+            {"Softmax", &Exporter::export_softmax},
+            {"Transpose", &Exporter::export_transpose},
+        };
+        return table;
+    }
+
     void export_node(const Node& n) {
         const std::string out = n.outputs.at(0);
-        auto rank_of = [&](const std::string& ir) { return value(ir, n).rank; };
-        if (n.op == "Quantize") {
-            const Value& in = value(n.inputs[0], n);
-            const std::string name = fresh(in.nchw ? out + "#nchw" : out);
-            quantize(in.onnx, name, qparams(n, "y"));
-            define(out, name, in.nchw, in.rank);
-        } else if (n.op == "Dequantize") {
-            const Value& in = value(n.inputs[0], n);
-            define(out, dequantize(in.onnx, qparams(n, "x"), in.nchw ? out + "#nchw" : out), in.nchw, in.rank);
-        } else if (n.op == "QConv" || n.op == "QDense") {
-            const bool conv = n.op == "QConv";
-            const std::string x = conv ? nchw_layout(n.inputs[0], n) : flatten(n.inputs[0], n);
-            const std::string xf = dequantize(x, qparams(n, "x"));
-            auto [wf, bf] = int8_weights(n);
-            const std::string y = fresh(out + "#acc");
-            std::vector<std::string> ins{xf, wf};
-            if (!bf.empty()) ins.push_back(bf);
-            if (conv) node("Conv", ins, y, conv_attrs(n, g_.constant(n.inputs[1], n)));
-            else node("Gemm", ins, y, {attr_int("transB", 1)});
-            if (!conv && !n.has("y_scale")) {  // fp32 output: no QuantizeLinear
-                define(out, activation(n, y), false, 2);
-                return;
-            }
-            const std::string name = fresh(conv ? out + "#nchw" : out);
-            quantize(activation(n, y), name, qparams(n, "y"));
-            define(out, name, conv, conv ? 4 : 2);
-        } else if (n.op == "QAdd") {
-            const bool nchw = value(n.inputs[0], n).nchw;
-            const std::string a = dequantize(in_layout(n.inputs[0], nchw, n), qparams(n, "a"));
-            const std::string b = dequantize(in_layout(n.inputs[1], nchw, n), qparams(n, "b"));
-            const std::string y = fresh(out + "#sum");
-            node("Add", {a, b}, y);
-            const std::string name = fresh(nchw ? out + "#nchw" : out);
-            quantize(activation(n, y), name, qparams(n, "y"));
-            define(out, name, nchw, rank_of(n.inputs[0]));
-        } else if (n.op == "QGlobalAveragePool") {
-            const std::string x = dequantize(nchw_layout(n.inputs[0], n), qparams(n, "x"));
-            const std::string y = fresh(out + "#mean");
-            node("GlobalAveragePool", {x}, y);
-            const std::string name = fresh(out + "#nchw");
-            quantize(y, name, qparams(n, "y"));
-            define(out, name, true, 4);
-        } else if (n.op == "Conv" || n.op == "Dense") {
-            const bool conv = n.op == "Conv";
-            const Constant& wc = g_.constant(n.inputs[1], n);
-            std::vector<std::string> ins{conv ? nchw_layout(n.inputs[0], n) : flatten(n.inputs[0], n),
-                                         weights<float>(wc, kFloat, n.inputs[1])};
-            if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-                const Constant& b = g_.constant(n.inputs[2], n);
-                ins.push_back(initializer(fresh(n.inputs[2]), kFloat, b.shape, b.data, b.bytes));
-            }
-            const std::string y = fresh(out + "#linear");
-            if (conv) node("Conv", ins, y, conv_attrs(n, wc));
-            else node("Gemm", ins, y, {attr_int("transB", 1)});
-            define(out, rename(activation(n, y), conv ? out + "#nchw" : out), conv, conv ? 4 : 2);
-        } else if (n.op == "Add") {
-            const bool nchw = value(n.inputs[0], n).nchw;
-            const std::string y = fresh(out + "#sum");
-            node("Add", {in_layout(n.inputs[0], nchw, n), in_layout(n.inputs[1], nchw, n)}, y);
-            define(out, rename(activation(n, y), nchw ? out + "#nchw" : out), nchw, rank_of(n.inputs[0]));
-        } else if (n.op == "Clip") {
-            const Value& in = value(n.inputs[0], n);
-            define(out, rename(activation(n, in.onnx), in.nchw ? out + "#nchw" : out), in.nchw, in.rank);
-        } else if (n.op == "GlobalAveragePool" || n.op == "AveragePool" || n.op == "MaxPool") {
-            std::vector<std::string> attrs;
-            if (n.op != "GlobalAveragePool") {
-                attrs = {attr_ints("kernel_shape", n.get_ints("kernel_shape", {})),
-                         attr_ints("strides", n.get_ints("strides", {1, 1})),
-                         attr_ints("pads", n.get_ints("pads", {0, 0, 0, 0}))};
-                if (n.op == "AveragePool") attrs.push_back(attr_int("count_include_pad", n.get_int("count_include_pad", 0)));
-            }
-            const std::string name = fresh(out + "#nchw");
-            node(n.op, {nchw_layout(n.inputs[0], n)}, name, attrs);
-            define(out, name, true, 4);
-        } else if (n.op == "Flatten") {
-            define(out, rename(flatten(n.inputs[0], n), out), false, 2);
-        } else if (n.op == "Reshape") {
-            std::vector<int64_t> shape = n.get_ints("shape", {});
-            if (!shape.empty() && shape[0] < 0) shape[0] = 0;  // ONNX: 0 copies the input's (batch) dimension
-            const std::string name = fresh(out);
-            node("Reshape", {ir_layout(n.inputs[0], n), initializer(fresh(out + "_shape"), kInt64,
-                                                                 {int64_t(shape.size())}, shape.data(), shape.size() * 8)},
-                 name);
-            define(out, name, false, shape.size());
-        } else if (n.op == "Softmax") {
-            const std::string name = fresh(out);
-            node("Softmax", {ir_layout(n.inputs[0], n)}, name, {attr_int("axis", -1)});
-            define(out, name, false, rank_of(n.inputs[0]));
-        } else if (n.op == "Transpose") {
-            const auto perm = n.get_ints("perm", {});
-            const Value in = value(n.inputs[0], n);
-            if (in.rank == 4 && !in.nchw && perm == std::vector<int64_t>{0, 2, 3, 1}) {
-                define(out, in.onnx, true, 4);  // NCHW -> NHWC: the input is the NCHW form of the output
-            } else if (in.rank == 4 && in.nchw && perm == std::vector<int64_t>{0, 3, 1, 2}) {
-                define(out, in.onnx, false, 4);  // back to NCHW: the held form itself
-            } else {
-                const std::string name = fresh(out);
-                node("Transpose", {ir_layout(n.inputs[0], n)}, name, {attr_ints("perm", perm)});
-                define(out, name, false, perm.size());
-            }
-        } else {
+        auto it = exporters().find(n.op);
+        if (it == exporters().end())
             XINFER_THROW(ErrorCode::unsupported_op, "export: ", n.describe(), ": op '", n.op,
                          "' has no ONNX export yet");
+        (this->*it->second)(n, out);
+    }
+
+    void export_quantize(const Node& n, const std::string& out) {
+        const Value& in = value(n.inputs[0], n);
+        const std::string name = fresh(in.nchw ? out + "#nchw" : out);
+        quantize(in.onnx, name, qparams(n, "y"));
+        define(out, name, in.nchw, in.rank);
+    }
+    void export_dequantize(const Node& n, const std::string& out) {
+        const Value& in = value(n.inputs[0], n);
+        define(out, dequantize(in.onnx, qparams(n, "x"), in.nchw ? out + "#nchw" : out), in.nchw, in.rank);
+    }
+    // QConv and QDense.
+    void export_int8_linear(const Node& n, const std::string& out) {
+        const bool conv = n.op == "QConv";
+        const std::string x = conv ? nchw_layout(n.inputs[0], n) : flatten(n.inputs[0], n);
+        const std::string xf = dequantize(x, qparams(n, "x"));
+        auto [wf, bf] = int8_weights(n);
+        const std::string y = fresh(out + "#acc");
+        std::vector<std::string> ins{xf, wf};
+        if (!bf.empty()) ins.push_back(bf);
+        if (conv) node("Conv", ins, y, conv_attrs(n, g_.constant(n.inputs[1], n)));
+        else node("Gemm", ins, y, {attr_int("transB", 1)});
+        if (!conv && !n.has("y_scale")) {  // fp32 output: no QuantizeLinear
+            define(out, activation(n, y), false, 2);
+            return;
+        }
+        const std::string name = fresh(conv ? out + "#nchw" : out);
+        quantize(activation(n, y), name, qparams(n, "y"));
+        define(out, name, conv, conv ? 4 : 2);
+    }
+    void export_int8_add(const Node& n, const std::string& out) {
+        const bool nchw = value(n.inputs[0], n).nchw;
+        const std::string a = dequantize(in_layout(n.inputs[0], nchw, n), qparams(n, "a"));
+        const std::string b = dequantize(in_layout(n.inputs[1], nchw, n), qparams(n, "b"));
+        const std::string y = fresh(out + "#sum");
+        node("Add", {a, b}, y);
+        const std::string name = fresh(nchw ? out + "#nchw" : out);
+        quantize(activation(n, y), name, qparams(n, "y"));
+        define(out, name, nchw, value(n.inputs[0], n).rank);
+    }
+    void export_int8_global_average_pool(const Node& n, const std::string& out) {
+        const std::string x = dequantize(nchw_layout(n.inputs[0], n), qparams(n, "x"));
+        const std::string y = fresh(out + "#mean");
+        node("GlobalAveragePool", {x}, y);
+        const std::string name = fresh(out + "#nchw");
+        quantize(y, name, qparams(n, "y"));
+        define(out, name, true, 4);
+    }
+    // Conv and Dense.
+    void export_linear(const Node& n, const std::string& out) {
+        const bool conv = n.op == "Conv";
+        const Constant& wc = g_.constant(n.inputs[1], n);
+        std::vector<std::string> ins{conv ? nchw_layout(n.inputs[0], n) : flatten(n.inputs[0], n),
+                                     weights<float>(wc, kFloat, n.inputs[1])};
+        if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+            const Constant& b = g_.constant(n.inputs[2], n);
+            ins.push_back(initializer(fresh(n.inputs[2]), kFloat, b.shape, b.data, b.bytes));
+        }
+        const std::string y = fresh(out + "#linear");
+        if (conv) node("Conv", ins, y, conv_attrs(n, wc));
+        else node("Gemm", ins, y, {attr_int("transB", 1)});
+        define(out, rename(activation(n, y), conv ? out + "#nchw" : out), conv, conv ? 4 : 2);
+    }
+    void export_add(const Node& n, const std::string& out) {
+        const bool nchw = value(n.inputs[0], n).nchw;
+        const std::string y = fresh(out + "#sum");
+        node("Add", {in_layout(n.inputs[0], nchw, n), in_layout(n.inputs[1], nchw, n)}, y);
+        define(out, rename(activation(n, y), nchw ? out + "#nchw" : out), nchw, value(n.inputs[0], n).rank);
+    }
+    void export_clip(const Node& n, const std::string& out) {
+        const Value& in = value(n.inputs[0], n);
+        define(out, rename(activation(n, in.onnx), in.nchw ? out + "#nchw" : out), in.nchw, in.rank);
+    }
+    // GlobalAveragePool, AveragePool and MaxPool: the ONNX op of the same name.
+    void export_pool(const Node& n, const std::string& out) {
+        std::vector<std::string> attrs;
+        if (n.op != "GlobalAveragePool") {
+            attrs = {attr_ints("kernel_shape", n.get_ints("kernel_shape", {})),
+                     attr_ints("strides", n.get_ints("strides", {1, 1})),
+                     attr_ints("pads", n.get_ints("pads", {0, 0, 0, 0}))};
+            if (n.op == "AveragePool")
+                attrs.push_back(attr_int("count_include_pad", n.get_int("count_include_pad", 0)));
+        }
+        const std::string name = fresh(out + "#nchw");
+        node(n.op, {nchw_layout(n.inputs[0], n)}, name, attrs);
+        define(out, name, true, 4);
+    }
+    void export_flatten(const Node& n, const std::string& out) {
+        define(out, rename(flatten(n.inputs[0], n), out), false, 2);
+    }
+    void export_reshape(const Node& n, const std::string& out) {
+        std::vector<int64_t> shape = n.get_ints("shape", {});
+        if (!shape.empty() && shape[0] < 0) shape[0] = 0;  // ONNX: 0 copies the input's (batch) dimension
+        const std::string name = fresh(out);
+        node("Reshape", {ir_layout(n.inputs[0], n), initializer(fresh(out + "_shape"), kInt64,
+                                                             {int64_t(shape.size())}, shape.data(), shape.size() * 8)},
+             name);
+        define(out, name, false, shape.size());
+    }
+    void export_softmax(const Node& n, const std::string& out) {
+        const std::string name = fresh(out);
+        node("Softmax", {ir_layout(n.inputs[0], n)}, name, {attr_int("axis", -1)});
+        define(out, name, false, value(n.inputs[0], n).rank);
+    }
+    void export_transpose(const Node& n, const std::string& out) {
+        const auto perm = n.get_ints("perm", {});
+        const Value in = value(n.inputs[0], n);
+        if (in.rank == 4 && !in.nchw && perm == std::vector<int64_t>{0, 2, 3, 1}) {
+            define(out, in.onnx, true, 4);  // NCHW -> NHWC: the input is the NCHW form of the output
+        } else if (in.rank == 4 && in.nchw && perm == std::vector<int64_t>{0, 3, 1, 2}) {
+            define(out, in.onnx, false, 4);  // back to NCHW: the held form itself
+        } else {
+            const std::string name = fresh(out);
+            node("Transpose", {ir_layout(n.inputs[0], n)}, name, {attr_ints("perm", perm)});
+            define(out, name, false, perm.size());
         }
     }
 

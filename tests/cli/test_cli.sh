@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the xinfer CLI forms that scripts depend on: run (npy in/out), bench --json, inspect,
-# classify, quantize / validate / ONNX export, and clear errors for bad input.
+# classify, quantize / validate / ONNX export, clear errors for bad input, and the command-line parsing (--help,
+# unknown options, missing values, bad numbers: exit status 2).
 set -euo pipefail
 xinfer=${1:?usage: test_cli.sh path/to/xinfer IMAGE}
 image=${2:?usage: test_cli.sh path/to/xinfer IMAGE}
@@ -93,4 +94,49 @@ expect_error "unknown command" "$xinfer" frobnicate
 expect_error "calibration method" "$xinfer" quantize --model "$model" --calib "$photos" "${pre[@]}" --method median -o "$work/x.xinf"
 mkdir -p "$work/empty"
 expect_error "no images" "$xinfer" quantize --model "$model" --calib "$work/empty" "${pre[@]}" -o "$work/x.xinf"
+
+# Help: every subcommand's --help and -h print its usage and options and exit 0, model or not.
+for cmd in run bench inspect profile classify convert quantize validate; do
+  "$xinfer" "$cmd" --help > "$work/help" || fail "$cmd --help exits non-zero"
+  grep -q "^usage: xinfer $cmd " "$work/help" || fail "$cmd --help lacks its usage"
+  grep -q "^  -h, --help" "$work/help" || fail "$cmd --help lacks its options"
+  "$xinfer" "$cmd" -h | grep -q "^usage: xinfer $cmd " || fail "$cmd -h"
+done
+"$xinfer" classify --help | grep -q -- "--top K" || fail "classify --help lacks --top"
+"$xinfer" bench --model "$model" --thread 2 --help | grep -q "^usage: xinfer bench" || fail "--help after a mistake"
+"$xinfer" help quantize | grep -q -- "--calib DIR|IMAGE" || fail "help quantize"
+for form in --help -h help; do
+  "$xinfer" $form > "$work/help" || fail "xinfer $form exits non-zero"
+  for cmd in run bench inspect profile classify convert quantize validate; do
+    grep -q "^  $cmd " "$work/help" || fail "xinfer $form does not list $cmd"
+  done
+done
+
+# Mistakes on the command line: exit status 2 and a message naming the culprit.
+expect_usage_error() {
+  local message=$1; shift
+  local status=0
+  "$xinfer" "$@" > "$work/out" 2>&1 || status=$?
+  [ "$status" = 2 ] || { cat "$work/out"; fail "exit status $status, not 2, from: xinfer $*"; }
+  grep -qF -- "$message" "$work/out" || { cat "$work/out"; fail "message lacks '$message'"; }
+}
+expect_usage_error "unknown option '--thread'" bench --model "$model" --thread 2
+expect_usage_error "unknown option '--bogus'" classify --model "$model" --bogus "$image"
+expect_usage_error "unknown option '-x'" profile --model "$model" -x
+expect_usage_error "--top needs a value" classify --model "$model" --top --tsv "$image"
+expect_usage_error "--model needs a value" inspect --model
+expect_usage_error "-o needs a value" convert "$work/q.xinf" -o
+expect_usage_error "--threads must be an integer in [1, 256], got 'abc'" bench --model "$model" --threads abc
+expect_usage_error "--threads must be an integer in [1, 256], got '0'" run --model "$model" --threads 0
+expect_usage_error "--runs must be an integer" profile --model "$model" --runs 2.5
+expect_usage_error "--top must be an integer" classify --model "$model" --top -3 "$image"
+expect_usage_error "--scale: 'abc' is not a number" classify --model "$model" --scale abc --size 64x64 "$image"
+expect_usage_error "unexpected argument 'extra'" inspect --model "$model" extra
+expect_usage_error "--threads given more than once" bench --model "$model" --threads 1 --threads 2
+expect_usage_error "missing --model" inspect
+expect_usage_error "unknown command 'frobnicate'" frobnicate
+
+# Values that start with '-' but are numbers are values; after "--" everything is positional.
+"$xinfer" classify --model "$model" --scale 1/255 --size 64x64 --mean -1,-0.5,-.5 --std 2,2,2 --top 1 -- "$image" |
+  grep -c "class " | grep -qx 1 || fail "negative --mean values"
 echo "cli: ok"

@@ -1,0 +1,75 @@
+// xinfer inspect: a model's inputs and outputs, its execution steps (op, output shape, parameters, MACs) and the
+// memory planned for them.
+#include <cstdio>
+#include <map>
+
+#include "common.hpp"
+
+namespace xinfer::cli {
+namespace {
+
+void print_tensor_specs(const xinfer::Model& model) {
+    for (auto& spec : model.inputs())
+        std::printf("input   %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
+                    xinfer::to_string(spec.shape).c_str());
+    for (auto& spec : model.outputs())
+        std::printf("output  %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
+                    xinfer::to_string(spec.shape).c_str());
+}
+
+// Constant (weight) elements per node, by node name.
+std::map<std::string, size_t> parameters_by_node(const xinfer::Graph& graph) {
+    std::map<std::string, size_t> params_of;
+    for (auto& node : graph.nodes) {
+        size_t n = 0;
+        for (size_t i = 1; i < node.inputs.size(); ++i)
+            if (graph.is_constant(node.inputs[i])) n += graph.constants.at(node.inputs[i]).numel();
+        params_of[node.name] = n;
+    }
+    return params_of;
+}
+
+int inspect_main(const Args& args) {
+    const int batch = args.get_int("--batch", 1, 1, 4096);
+    const xinfer::Model model = load_model(args, 1);
+    const auto& ex = model.executor();
+    std::vector<xinfer::Shape> shapes;
+    for (auto& spec : model.inputs()) shapes.push_back(concrete_shape(spec, batch));
+    const auto plan = ex.plan(shapes, 1);
+    print_tensor_specs(model);
+    std::printf("\n%-4s %-28s %-34s %-20s %10s %12s\n", "#", "layer", "op / kernel", "output", "params", "MACs");
+    size_t total_macs = 0, total_params = 0;
+    auto params_of = parameters_by_node(model.graph());
+    for (size_t s = 0; s < ex.steps().size(); ++s) {
+        const auto& st = ex.steps()[s];
+        const size_t macs = step_macs(ex, plan, s);
+        total_macs += macs;
+        total_params += params_of[st.name];
+        std::printf("%-4zu %-28s %-34s %-20s %10zu %12zu\n", s, st.name.c_str(), st.op->kind().c_str(),
+                    xinfer::to_string(plan.shapes[size_t(st.output)]).c_str(), params_of[st.name], macs);
+    }
+    std::printf("\nlayers %zu   parameters %zu (%.2f MB as float32)   MACs %.2f M (batch %d)\n", ex.steps().size(),
+                total_params, double(total_params) * 4 / 1e6, double(total_macs) / 1e6, batch);
+    std::printf("activation arena %.2f MB + op workspace %.2f MB (planned before the first run)\n",
+                double(plan.activation_bytes) / 1e6, double(plan.workspace_bytes) / 1e6);
+    if (!model.metadata().labels.empty()) std::printf("labels %zu\n", model.metadata().labels.size());
+    return 0;
+}
+
+}  // namespace
+
+Command inspect_command() {
+    return {"inspect",
+            "list a model's inputs, outputs and execution steps (op, output shape, parameters, MACs) and its memory",
+            "--model M [--batch B] [--no-fuse]",
+            "",
+            {
+                model_option(),
+                {"--batch", "B", "batch size for a model whose batch dimension is free (default 1)"},
+                no_fuse_option(),
+            },
+            inspect_main,
+            kModelNote};
+}
+
+}  // namespace xinfer::cli

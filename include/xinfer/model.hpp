@@ -1,45 +1,31 @@
 #pragma once
 // Model: the facade a host application uses. Load a model file (the format is detected from its bytes) or a
-// built-in architecture, run NHWC float batches, classify raw RGB pixels, save as .xinf.
+// built-in architecture, run batches (typed views in and out, by position or by name), classify raw RGB pixels,
+// save as .xinf, and read the plan (layers, MACs, memory) or a per-layer profile.
 //
 // A Model is immutable after load and cheap to copy (copies share the compiled graph). run() and classify() may be
-// called from many threads at once: each call borrows a Session (activation arena + thread pool + cached plan)
-// from a pool and returns it afterwards; no call writes state another call reads.
+// called from many threads at once: each call borrows a run context (activation arena + thread pool + cached plan)
+// from a pool and returns it afterwards; no call writes state another call reads. A Session (session.hpp) owns one
+// context for a loop that writes inputs and reads outputs in place.
 #include <algorithm>
-#include <cctype>
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
-#include <sstream>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
+#include "xinfer/core/tensor_view.hpp"
 #include "xinfer/graph/executor.hpp"
 #include "xinfer/graph/passes.hpp"
 #include "xinfer/io/image.hpp"
+#include "xinfer/io/model_file.hpp"
 #include "xinfer/io/onnx/export.hpp"
-#include "xinfer/io/onnx/importer.hpp"
-#include "xinfer/io/tfjs.hpp"
-#include "xinfer/io/xinf.hpp"
-#include "xinfer/models/mobilenet_v2.hpp"
-#include "xinfer/quant/ptq.hpp"
-#include "xinfer/quant/report.hpp"
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
-namespace xinfer::detail {
-// Gives freed heap pages back to the system, which glibc otherwise keeps: loading allocates and frees copies of
-// the weights, and a process that then only runs the model should not hold on to them.
-inline void return_free_memory() {
-#if defined(__GLIBC__)
-    ::malloc_trim(0);
-#endif
-}
-}  // namespace xinfer::detail
+#include "xinfer/models/builtin.hpp"
 
 namespace xinfer {
 
@@ -67,6 +53,54 @@ struct Prediction {
     float probability = 0.0f;
 };
 
+
+// One step of the compiled model for given input shapes (a layer, or a fused block of layers).
+struct LayerInfo {
+    std::string name;  // the node's name (a fused block: its first node's)
+    std::string kind;  // the op and the kernel it chose, e.g. "Conv2D gemm 1x1"
+    Shape output_shape;
+    DataType output_dtype = DataType::f32;
+    size_t macs = 0;             // multiply-accumulates of one run
+    size_t parameter_bytes = 0;  // packed weights the op holds
+};
+
+// What a run with given input shapes costs, known before running.
+struct ModelPlan {
+    std::vector<LayerInfo> layers;
+    std::vector<Shape> output_shapes;
+    size_t macs = 0;
+    size_t activation_bytes = 0;  // peak of the activations in the arena
+    size_t workspace_bytes = 0;   // the largest op workspace
+    size_t arena_bytes = 0;       // both, aligned: the memory a run needs besides the weights
+};
+
+struct ProfileOptions {
+    int threads = 0;     // 0: the model's default
+    int runs = 50;       // timed runs; each layer's median is reported
+    int warmup = 1;
+    uint32_t seed = 1;   // inputs are uniform in [0, 1) from this seed
+};
+
+struct Profile {
+    ModelPlan plan;
+    std::vector<double> median_ns;  // per layer
+    double total_ns = 0;            // sum of the medians
+    int runs = 0, threads = 0;
+};
+
+namespace detail {
+// What a run borrows: a thread pool, an activation arena and the plan for the last input shapes it saw.
+struct RunContext {
+    explicit RunContext(int threads_) : threads(threads_), pool(threads_) {}
+    int threads;
+    ThreadPool pool;
+    Arena arena;
+    std::optional<ExecutionPlan> plan;
+};
+}  // namespace detail
+
+class Session;
+
 class Model {
 public:
     // A path to a model file, or "builtin:mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42" (seeded random
@@ -74,24 +108,13 @@ public:
     // The format comes from the bytes: .xinf (safetensors), ONNX (protobuf) or a TF.js layers model.json (whose
     // weight shards are read from its folder).
     static Model load(const std::string& source, const ModelOptions& options = {}) {
-        if (source.rfind("builtin:", 0) == 0) return builtin(source.substr(8), options);
-        io::XinfModel m = import_file(source);
+        io::XinfModel m = source.rfind("builtin:", 0) == 0 ? models::builtin_model(source.substr(8))
+                                                           : io::import_model_file(source);
         return from_graph(std::move(m.graph), std::move(m.metadata), options);
     }
 
     // Reads any supported model file into the graph IR and its metadata, without building it.
-    static io::XinfModel import_file(const std::string& path) {
-        auto file = std::make_shared<io::MappedFile>(path);
-        const std::byte* data = file->data();
-        const size_t size = file->size();
-        if (is_tfjs(data, size)) return io::import_tfjs(path);
-        const size_t slash = path.find_last_of('/');
-        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-        const io::MappedFile* mapping = file.get();
-        io::XinfModel m = import_bytes(std::move(file), data, size, path, dir, mapping);
-        detail::return_free_memory();  // the importer's temporaries
-        return m;
-    }
+    static io::XinfModel import_file(const std::string& path) { return io::import_model_file(path); }
 
     // Loads from bytes in memory. The bytes are copied: the caller may free them as soon as this returns.
     static Model load_from_memory(const void* data, size_t size, const ModelOptions& options = {},
@@ -100,14 +123,15 @@ public:
         auto copy = std::make_shared<AlignedBuffer>(size);
         if (size) std::memcpy(copy->data(), data, size);
         const std::byte* bytes = copy->data();
-        return from_bytes(std::move(copy), bytes, size, name, options);
+        io::XinfModel m = io::import_model_bytes(std::move(copy), bytes, size, name, "");
+        return from_graph(std::move(m.graph), std::move(m.metadata), options);
     }
 
     static Model from_graph(Graph graph, io::ModelMetadata metadata = {}, const ModelOptions& options = {}) {
         if (options.optimize) optimize(graph);
         else graph.sort_and_validate();
         auto impl = std::make_shared<Impl>(std::move(graph), std::move(metadata), options);
-        detail::return_free_memory();  // the optimizer's and the weight packing's temporaries
+        io::return_free_memory();  // the optimizer's and the weight packing's temporaries
         return Model(std::move(impl));
     }
 
@@ -123,6 +147,34 @@ public:
     const Graph& graph() const { return impl_->executor.graph(); }
     int threads() const { return impl_->options.threads; }
 
+    // Position of the input / output with this name; invalid_argument naming the known ones otherwise.
+    size_t input_index(const std::string& name) const { return index_of(impl_->inputs, name, "input"); }
+    size_t output_index(const std::string& name) const { return index_of(impl_->outputs, name, "output"); }
+
+    // The inputs' shapes with the batch (a leading -1) set to `batch`; invalid_argument when another dimension is
+    // free (then the caller must choose it).
+    std::vector<Shape> input_shapes(int64_t batch = 1) const {
+        std::vector<Shape> shapes;
+        for (auto& spec : impl_->inputs) {
+            Shape s = spec.shape;
+            for (size_t d = 0; d < s.size(); ++d) {
+                if (s[d] >= 0) continue;
+                XINFER_CHECK(d == 0, ErrorCode::invalid_argument, "input '", spec.name, "' has a free dimension ", d,
+                             " in ", to_string(spec.shape), ": give the input shapes explicitly");
+                s[d] = batch;
+            }
+            shapes.push_back(std::move(s));
+        }
+        return shapes;
+    }
+
+    // Layers, output shapes, MACs and memory of a run with these input shapes (threads 0: the model's default).
+    ModelPlan plan(const std::vector<Shape>& input_shapes, int threads = 0) const {
+        return describe(impl_->executor.plan(input_shapes, threads > 0 ? threads : impl_->options.threads));
+    }
+    // Multiply-accumulates of one run with these input shapes (default: batch 1).
+    size_t macs(const std::vector<Shape>& input_shapes) const { return plan(input_shapes).macs; }
+    size_t macs() const { return macs(input_shapes(1)); }
     // Bytes of the activation arena (plus op workspace) for one run with these input shapes: the peak memory a
     // run needs besides the weights, known before running.
     size_t planned_arena_bytes(const std::vector<Shape>& input_shapes, int threads = 0) const {
@@ -135,38 +187,57 @@ public:
         return n;
     }
 
-    // The general form: one pointer and shape per model input; outputs are resized to the model's outputs.
+    // Each layer's median wall time over `runs` runs on seeded random inputs of these shapes.
+    Profile profile(const std::vector<Shape>& input_shapes, const ProfileOptions& po = {}) const;
+
+    // Inputs and outputs as typed views, in the model's order. Inputs are F32, or U8 for an image input (rank 4
+    // with 3 channels, NHWC or NCHW as the model takes it): those are normalised with the model's preprocessing
+    // (scale, mean, std; no resizing) on the way into the arena. Outputs are written into the caller's buffers,
+    // whose dtype and shape must be the output's (see plan(...).output_shapes); a null data pointer skips that
+    // output.
+    void run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
+             const RunOptions& ro = {}) const {
+        XINFER_CHECK(inputs.size() == impl_->inputs.size(), ErrorCode::invalid_argument, "the model takes ",
+                     impl_->inputs.size(), " input(s), got ", inputs.size());
+        XINFER_CHECK(outputs.size() == impl_->outputs.size(), ErrorCode::invalid_argument, "the model has ",
+                     impl_->outputs.size(), " output(s), got ", outputs.size(), " output buffers");
+        std::vector<const TensorView*> out_ptrs;
+        for (auto& o : outputs) out_ptrs.push_back(o.data ? &o : nullptr);
+        run_views(inputs, out_ptrs, ro);
+    }
+
+    // By name: every input once; only the named outputs are written.
+    void run(const NamedTensors& inputs, const NamedTensors& outputs, const RunOptions& ro = {}) const {
+        std::vector<const TensorView*> out_ptrs(impl_->outputs.size(), nullptr);
+        for (auto& [name, view] : outputs) out_ptrs[output_index(name)] = &view;
+        run_views(ordered_inputs(inputs), out_ptrs, ro);
+    }
+
+    // By name, every output returned under its name.
+    std::map<std::string, xt::xarray<float>> run(const NamedTensors& inputs, const RunOptions& ro = {}) const {
+        std::vector<xt::xarray<float>> outs;
+        run_to_arrays(ordered_inputs(inputs), ro, outs);
+        std::map<std::string, xt::xarray<float>> named;
+        for (size_t i = 0; i < outs.size(); ++i) named[impl_->outputs[i].name] = std::move(outs[i]);
+        return named;
+    }
+
+    // The general float form: one pointer and shape per model input; outputs are resized to the model's outputs.
     void run(const std::vector<const float*>& inputs, const std::vector<Shape>& shapes,
              std::vector<xt::xarray<float>>& outputs, const RunOptions& ro = {}) const {
-        const int threads = ro.threads > 0 ? ro.threads : impl_->options.threads;
-        auto session = impl_->acquire(threads);
-        if (!session->plan || session->plan->input_shapes != shapes)
-            session->plan = impl_->executor.plan(shapes, threads);
-        const ExecutionPlan& plan = *session->plan;
-        const auto& ids = impl_->executor.output_ids();
-        outputs.resize(ids.size());
-        std::vector<float*> out_ptrs;
-        for (size_t i = 0; i < ids.size(); ++i) {
-            const Shape& s = plan.shapes[size_t(ids[i])];
-            std::vector<size_t> dims(s.begin(), s.end());
-            if (outputs[i].shape() != typename xt::xarray<float>::shape_type(dims.begin(), dims.end()))
-                outputs[i] = xt::xarray<float>::from_shape(dims);
-            out_ptrs.push_back(outputs[i].data());
-        }
-        impl_->executor.run(plan, session->arena, session->pool, inputs, out_ptrs, ro.op_ns);
-        impl_->release(std::move(session));
+        XINFER_CHECK(inputs.size() == shapes.size(), ErrorCode::invalid_argument, "run: ", inputs.size(),
+                     " input pointers for ", shapes.size(), " shapes");
+        std::vector<TensorView> views;
+        for (size_t i = 0; i < inputs.size(); ++i) views.emplace_back(inputs[i], shapes[i]);
+        run_to_arrays(views, ro, outputs);
     }
 
     std::vector<xt::xarray<float>> run(const std::vector<xt::xarray<float>>& inputs, const RunOptions& ro = {}) const {
-        std::vector<const float*> ptrs;
-        std::vector<Shape> shapes;
-        for (auto& in : inputs) {
-            ptrs.push_back(in.data());
-            shapes.emplace_back(in.shape().begin(), in.shape().end());
-        }
-        std::vector<xt::xarray<float>> out;
-        run(ptrs, shapes, out, ro);
-        return out;
+        std::vector<TensorView> views;
+        for (auto& in : inputs) views.emplace_back(in.data(), Shape(in.shape().begin(), in.shape().end()));
+        std::vector<xt::xarray<float>> outs;
+        run_to_arrays(views, ro, outs);
+        return outs;
     }
 
     // One input, one output: e.g. an NHWC float batch [N, H, W, 3] -> [N, classes].
@@ -191,11 +262,9 @@ public:
         const io::Preprocessing& p = preprocessing_or_throw(pre);
         XINFER_CHECK(impl_->inputs.size() == 1 && impl_->inputs[0].shape.size() == 4, ErrorCode::invalid_argument,
                      "this needs a model with one image input");
-        const Shape& in = impl_->inputs[0].shape;
-        const bool nchw = in[1] == 3 && in[3] != 3;
         xt::xarray<float> x = xt::xarray<float>::from_shape({1, size_t(p.height), size_t(p.width), 3});
         io::preprocess_rgb8(rgb, width, height, stride ? stride : size_t(width) * 3, p, x.data());
-        if (nchw) {
+        if (image_channel_axis(0) == 1) {
             xt::xarray<float> t = xt::xarray<float>::from_shape({1, 3, size_t(p.height), size_t(p.width)});
             kernels::ref::transpose_f32({1, p.height, p.width, 3}, {0, 3, 1, 2}, x.data(), t.data());
             x = std::move(t);
@@ -250,13 +319,7 @@ public:
     }
 
 private:
-    struct Session {
-        explicit Session(int threads) : threads(threads), pool(threads) {}
-        int threads;
-        ThreadPool pool;
-        Arena arena;
-        std::optional<ExecutionPlan> plan;
-    };
+    friend class Session;
 
     struct Impl {
         Impl(Graph g, io::ModelMetadata meta, const ModelOptions& o)
@@ -268,7 +331,7 @@ private:
                 XINFER_CHECK(v.dtype == DataType::f32, ErrorCode::unsupported_op, "input '", v.name, "' has dtype ",
                              to_string(v.dtype), "; this build runs float32 models");
         }
-        std::unique_ptr<Session> acquire(int threads) const {
+        std::unique_ptr<detail::RunContext> acquire(int threads) const {
             {
                 std::lock_guard<std::mutex> lock(mutex);
                 for (auto it = idle.begin(); it != idle.end(); ++it)
@@ -278,9 +341,9 @@ private:
                         return s;
                     }
             }
-            return std::make_unique<Session>(threads);
+            return std::make_unique<detail::RunContext>(threads);
         }
-        void release(std::unique_ptr<Session> s) const {
+        void release(std::unique_ptr<detail::RunContext> s) const {
             std::lock_guard<std::mutex> lock(mutex);
             if (idle.size() < 8) idle.push_back(std::move(s));
         }
@@ -290,151 +353,184 @@ private:
         Executor executor;
         std::vector<TensorSpec> inputs, outputs;
         mutable std::mutex mutex;
-        mutable std::vector<std::unique_ptr<Session>> idle;
+        mutable std::vector<std::unique_ptr<detail::RunContext>> idle;
     };
 
     explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-    static bool is_safetensors(const std::byte* data, size_t size) {
-        if (size < 9) return false;
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; --i) n = (n << 8) | uint64_t(data[i]);
-        return n >= 2 && n <= size - 8 && data[8] == std::byte{'{'};
-    }
-
-    // ONNX files start with ModelProto field 1 (ir_version, a varint): byte 0x08.
-    static bool is_onnx(const std::byte* data, size_t size) { return size >= 2 && data[0] == std::byte{0x08}; }
-
-    // A TF.js layers model.json: a JSON object (after optional whitespace) that names a modelTopology.
-    static bool is_tfjs(const std::byte* data, size_t size) {
-        size_t i = 0;
-        while (i < size && std::isspace(int(data[i]))) ++i;
-        if (i >= size || data[i] != std::byte{'{'}) return false;
-        const std::string head(reinterpret_cast<const char*>(data) + i, std::min<size_t>(size - i, 1 << 16));
-        return head.find("\"modelTopology\"") != std::string::npos || head.find("\"weightsManifest\"") != std::string::npos;
-    }
-
-    // mapping: the file behind data, if it is one (the ONNX importer drops its pages once copied). An ONNX
-    // import lets go of owner on return; a .xinf model keeps it (its weights stay where they are).
-    static io::XinfModel import_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
-                                      const std::string& source, const std::string& dir,
-                                      const io::MappedFile* mapping = nullptr) {
-        if (is_safetensors(data, size)) return io::read_xinf(std::move(owner), data, size, source);
-        if (is_onnx(data, size)) return io::onnx::import_onnx(data, size, source, dir, {}, mapping);
-        XINFER_CHECK(!is_tfjs(data, size), ErrorCode::invalid_argument, source,
-                     ": a TF.js model.json needs its weight files: load it from its path");
-        XINFER_THROW(ErrorCode::invalid_model, source, ": unrecognised model format (", size,
-                     " bytes; xinfer reads .xinf (safetensors), .onnx and TF.js model.json files)");
-    }
-
-    static Model from_bytes(std::shared_ptr<const void> owner, const std::byte* data, size_t size,
-                            const std::string& source, const ModelOptions& options) {
-        io::XinfModel m = import_bytes(std::move(owner), data, size, source, "");
-        return from_graph(std::move(m.graph), std::move(m.metadata), options);
-    }
-
-    // "mobilenet_v2?alpha=1.0&size=224&classes=1000&seed=42"
-    static Model builtin(const std::string& spec, const ModelOptions& options) {
-        const size_t q = spec.find('?');
-        const std::string arch = spec.substr(0, q);
-        XINFER_CHECK(arch == "mobilenet_v2", ErrorCode::invalid_argument, "unknown built-in model '", arch,
-                     "' (available: mobilenet_v2)");
-        models::MobileNetV2Options o;
-        uint32_t seed = 42;
-        std::stringstream params(q == std::string::npos ? "" : spec.substr(q + 1));
-        for (std::string kv; std::getline(params, kv, '&');) {
-            const size_t eq = kv.find('=');
-            const std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
-            try {
-                size_t used = 0;
-                if (key == "alpha") o.alpha = std::stod(value, &used);
-                else if (key == "size") o.size = std::stoi(value, &used);
-                else if (key == "classes") o.classes = std::stoi(value, &used);
-                else if (key == "seed") seed = uint32_t(std::stoul(value, &used));
-                else if (key == "softmax") o.softmax = value != "0", used = value.size();
-                else XINFER_THROW(ErrorCode::invalid_argument, "unknown parameter '", key, "' of builtin:", arch);
-                XINFER_CHECK(used == value.size(), ErrorCode::invalid_argument, "bad value '", value, "' for ", key);
-            } catch (const std::logic_error&) {
-                XINFER_THROW(ErrorCode::invalid_argument, "bad value '", value, "' for ", key, " in builtin:", spec);
-            }
+    static size_t index_of(const std::vector<TensorSpec>& specs, const std::string& name, const char* what) {
+        std::string known;
+        for (size_t i = 0; i < specs.size(); ++i) {
+            if (specs[i].name == name) return i;
+            known += (i ? ", '" : "'") + specs[i].name + "'";
         }
-        io::ModelMetadata meta;
-        io::Preprocessing p;  // ImageNet statistics, as torchvision and Keras' "torch" mode use
-        p.scale = 1.0f / 255.0f;
-        p.mean = {0.485f, 0.456f, 0.406f};
-        p.std = {0.229f, 0.224f, 0.225f};
-        p.width = p.height = o.size;
-        p.resize = io::ResizePolicy::crop;
-        meta.preprocessing = p;
-        return from_graph(models::mobilenet_v2_random(o, seed), std::move(meta), options);
+        XINFER_THROW(ErrorCode::invalid_argument, "the model has no ", what, " named '", name, "' (its ", what,
+                     "s: ", known, ")");
+    }
+
+    std::vector<TensorView> ordered_inputs(const NamedTensors& named) const {
+        std::vector<TensorView> views(impl_->inputs.size());
+        std::vector<bool> given(views.size(), false);
+        for (auto& [name, view] : named) {
+            const size_t i = input_index(name);
+            views[i] = view;
+            given[i] = true;
+        }
+        for (size_t i = 0; i < views.size(); ++i)
+            XINFER_CHECK(given[i], ErrorCode::invalid_argument, "input '", impl_->inputs[i].name, "' is missing");
+        return views;
+    }
+
+    // The plan for these shapes, cached in the context (planning again only when the shapes change).
+    const ExecutionPlan& ensure_plan(detail::RunContext& ctx, const std::vector<Shape>& shapes,
+                                     bool pin_inputs = false) const {
+        if (!ctx.plan || ctx.plan->input_shapes != shapes)
+            ctx.plan = impl_->executor.plan(shapes, ctx.threads, pin_inputs);
+        return *ctx.plan;
+    }
+
+    // The axis that holds an image input's 3 channels: 3 (NHWC) or, for imported NCHW models, 1.
+    size_t image_channel_axis(size_t input) const {
+        const Shape& in = impl_->inputs[input].shape;
+        return in.size() == 4 && in[1] == 3 && in[3] != 3 ? 1 : 3;
+    }
+
+    // Writes input `i` from a view into the arena as the F32 the graph takes.
+    void write_input(size_t i, const TensorView& view, float* dst) const {
+        const size_t n = checked_numel(view.shape);
+        XINFER_CHECK(view.data || n == 0, ErrorCode::invalid_argument, "input '", impl_->inputs[i].name,
+                     "': null data");
+        if (view.dtype == DataType::f32) {
+            std::memcpy(dst, view.data, n * sizeof(float));
+            return;
+        }
+        const size_t axis = image_channel_axis(i);
+        XINFER_CHECK(view.dtype == DataType::u8 && view.shape.size() == 4 && view.shape[axis] == 3,
+                     ErrorCode::invalid_argument, "input '", impl_->inputs[i].name, "' takes F32, or U8 pixels of ",
+                     "an image (rank 4, 3 channels); got ", to_string(view.dtype), " ", to_string(view.shape));
+        const io::Preprocessing& p = preprocessing_or_throw();
+        const size_t inner = axis == 1 ? size_t(view.shape[2] * view.shape[3]) : 1;  // elements per channel step
+        io::normalize_rgb8(static_cast<const uint8_t*>(view.data), n, inner, p, dst);
+    }
+
+    // The core of every run: inputs in the model's order; outputs[i] null skips output i.
+    void run_views(const std::vector<TensorView>& inputs, const std::vector<const TensorView*>& outputs,
+                   const RunOptions& ro) const {
+        XINFER_CHECK(inputs.size() == impl_->inputs.size(), ErrorCode::invalid_argument, "the model takes ",
+                     impl_->inputs.size(), " input(s), got ", inputs.size());
+        const int threads = ro.threads > 0 ? ro.threads : impl_->options.threads;
+        auto ctx = impl_->acquire(threads);
+        std::vector<Shape> shapes;
+        for (auto& v : inputs) shapes.push_back(v.shape);
+        const ExecutionPlan& plan = ensure_plan(*ctx, shapes);
+        for (size_t i = 0; i < outputs.size(); ++i)
+            if (outputs[i]) check_output_view(i, *outputs[i], plan);
+        const Executor& ex = impl_->executor;
+        Executor::prepare_arena(plan, ctx->arena);
+        for (size_t i = 0; i < inputs.size(); ++i)
+            write_input(i, inputs[i], reinterpret_cast<float*>(Executor::value_data(plan, ctx->arena, ex.input_ids()[i])));
+        ex.run_steps(plan, ctx->arena, ctx->pool, ro.op_ns);
+        for (size_t i = 0; i < outputs.size(); ++i)
+            if (outputs[i])
+                std::memcpy(outputs[i]->data, Executor::value_data(plan, ctx->arena, ex.output_ids()[i]),
+                            outputs[i]->bytes());
+        impl_->release(std::move(ctx));
+    }
+
+    void check_output_view(size_t i, const TensorView& view, const ExecutionPlan& plan) const {
+        const Shape& want = plan.shapes[size_t(impl_->executor.output_ids()[i])];
+        XINFER_CHECK(view.dtype == impl_->outputs[i].dtype && view.shape == want, ErrorCode::shape_mismatch,
+                     "output '", impl_->outputs[i].name, "' is ", to_string(impl_->outputs[i].dtype), " ",
+                     to_string(want), ", the buffer given is ", to_string(view.dtype), " ", to_string(view.shape));
+    }
+
+    // Runs into float arrays, resized to the outputs' shapes (kept when they already have them).
+    void run_to_arrays(const std::vector<TensorView>& inputs, const RunOptions& ro,
+                       std::vector<xt::xarray<float>>& outs) const {
+        std::vector<Shape> shapes;
+        for (auto& v : inputs) shapes.push_back(v.shape);
+        const std::vector<Shape> out_shapes = output_shapes_for(shapes, ro.threads);
+        outs.resize(out_shapes.size());
+        std::vector<TensorView> views;
+        for (size_t i = 0; i < out_shapes.size(); ++i) {
+            const std::vector<size_t> dims(out_shapes[i].begin(), out_shapes[i].end());
+            if (outs[i].shape() != typename xt::xarray<float>::shape_type(dims.begin(), dims.end()))
+                outs[i] = xt::xarray<float>::from_shape(dims);
+            views.emplace_back(outs[i].data(), out_shapes[i]);
+        }
+        std::vector<const TensorView*> ptrs;
+        for (auto& v : views) ptrs.push_back(&v);
+        run_views(inputs, ptrs, ro);
+    }
+
+    // Output shapes for these input shapes, from a pooled context's cached plan (the run that follows reuses it).
+    std::vector<Shape> output_shapes_for(const std::vector<Shape>& shapes, int run_threads) const {
+        const int threads = run_threads > 0 ? run_threads : impl_->options.threads;
+        auto ctx = impl_->acquire(threads);
+        const ExecutionPlan& plan = ensure_plan(*ctx, shapes);
+        std::vector<Shape> out;
+        for (int id : impl_->executor.output_ids()) out.push_back(plan.shapes[size_t(id)]);
+        impl_->release(std::move(ctx));
+        return out;
+    }
+
+    ModelPlan describe(const ExecutionPlan& p) const {
+        const Executor& ex = impl_->executor;
+        ModelPlan mp;
+        for (size_t s = 0; s < ex.steps().size(); ++s) {
+            const auto& st = ex.steps()[s];
+            LayerInfo l;
+            l.name = st.name;
+            l.kind = st.op->kind();
+            l.output_shape = p.shapes[size_t(st.output)];
+            l.output_dtype = st.op->output_dtype();
+            l.macs = st.op->macs(p.step_inputs[s], l.output_shape);
+            l.parameter_bytes = st.op->parameter_bytes();
+            mp.macs += l.macs;
+            mp.layers.push_back(std::move(l));
+        }
+        for (int id : ex.output_ids()) mp.output_shapes.push_back(p.shapes[size_t(id)]);
+        mp.activation_bytes = p.activation_bytes;
+        mp.workspace_bytes = p.workspace_bytes;
+        mp.arena_bytes = p.arena_bytes;
+        return mp;
     }
 
     std::shared_ptr<const Impl> impl_;
 };
 
-namespace quant {
-
-// Model inputs (one tensor per graph input, as Model::run takes them) as calibration samples.
-inline std::vector<CalibrationSample> samples_from(const std::vector<std::vector<xt::xarray<float>>>& inputs) {
-    std::vector<CalibrationSample> samples;
-    for (auto& one : inputs) {
-        CalibrationSample s;
-        for (auto& t : one) {
-            EvaluatedValue v;
-            v.shape.assign(t.shape().begin(), t.shape().end());
-            v.data.resize(t.size() * sizeof(float));
-            std::copy(t.data(), t.data() + t.size(), v.data.as<float>());
-            s.push_back(std::move(v));
-        }
-        samples.push_back(std::move(s));
+inline Profile Model::profile(const std::vector<Shape>& input_shapes, const ProfileOptions& po) const {
+    XINFER_CHECK(po.runs >= 1 && po.warmup >= 0, ErrorCode::invalid_argument, "profile: runs must be >= 1");
+    Profile prof;
+    prof.threads = po.threads > 0 ? po.threads : impl_->options.threads;
+    prof.runs = po.runs;
+    prof.plan = plan(input_shapes, prof.threads);
+    std::mt19937 rng(po.seed);
+    std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+    std::vector<std::vector<float>> data;
+    std::vector<TensorView> views;
+    for (auto& s : input_shapes) {
+        data.emplace_back(checked_numel(s));
+        for (auto& v : data.back()) v = dist(rng);
     }
-    return samples;
-}
-
-// An fp32 graph (sorted, optimized) quantized with activation ranges calibrated on `samples`.
-inline Graph quantize_model_graph(const Graph& fp32, const std::vector<CalibrationSample>& samples,
-                                  const QuantizeOptions& options) {
-    const Calibration cal = calibrate(fp32, samples, options);
-    const auto params = cal.params(options);
-    const Calibration* correction = options.bias_correction ? &cal : nullptr;
-    std::set<std::string> keep = options.keep_fp32;
-    Graph q = quantize_graph(fp32, params, cal.shapes, keep, correction, options.weight_bits);
-    if (options.auto_fp32 > 0) {
-        // Leave the least accurate layers (lowest SQNR on the calibration samples) in fp32.
-        QuantReport rep = compare_graphs(fp32, q, samples);
-        std::sort(rep.layers.begin(), rep.layers.end(),
-                  [](const LayerReport& a, const LayerReport& b) { return a.sqnr_db < b.sqnr_db; });
-        for (size_t i = 0; i < rep.layers.size() && i < size_t(options.auto_fp32); ++i) keep.insert(rep.layers[i].node);
-        q = quantize_graph(fp32, params, cal.shapes, keep, correction, options.weight_bits);
+    for (size_t i = 0; i < input_shapes.size(); ++i) views.emplace_back(data[i].data(), input_shapes[i]);
+    const std::vector<const TensorView*> no_outputs(impl_->outputs.size(), nullptr);
+    std::vector<double> ns;
+    RunOptions ro;
+    ro.threads = prof.threads;
+    ro.op_ns = &ns;
+    for (int r = 0; r < po.warmup; ++r) run_views(views, no_outputs, ro);
+    std::vector<std::vector<double>> per_layer(prof.plan.layers.size());
+    for (int r = 0; r < po.runs; ++r) {
+        run_views(views, no_outputs, ro);
+        for (size_t s = 0; s < ns.size(); ++s) per_layer[s].push_back(ns[s]);
     }
-    return q;
-}
-
-}  // namespace quant
-
-// Post-training int8 quantization: calibration_inputs holds one entry per sample, each with one tensor per model
-// input (as Model::run takes them). The result is an ordinary Model: run, save, classify.
-inline Model quantize(const Model& model, const std::vector<std::vector<xt::xarray<float>>>& calibration_inputs,
-                      const quant::QuantizeOptions& options = {}, ModelOptions model_options = {}) {
-    Graph q = quant::quantize_model_graph(model.graph(), quant::samples_from(calibration_inputs), options);
-    model_options.optimize = false;
-    return Model::from_graph(std::move(q), model.metadata(), model_options);
-}
-
-// Single-input models: one tensor per sample.
-inline Model quantize(const Model& model, const std::vector<xt::xarray<float>>& calibration_inputs,
-                      const quant::QuantizeOptions& options = {}, const ModelOptions& model_options = {}) {
-    std::vector<std::vector<xt::xarray<float>>> wrapped;
-    for (auto& t : calibration_inputs) wrapped.push_back({t});
-    return quantize(model, wrapped, options, model_options);
-}
-
-// The fp32-vs-int8 report of two single-input models with the same interface (see quant/report.hpp).
-inline quant::QuantReport compare_models(const Model& fp32, const Model& int8,
-                                         const std::vector<xt::xarray<float>>& inputs) {
-    std::vector<std::vector<xt::xarray<float>>> wrapped;
-    for (auto& t : inputs) wrapped.push_back({t});
-    return quant::compare_graphs(fp32.graph(), int8.graph(), quant::samples_from(wrapped));
+    for (auto& times : per_layer) {
+        std::sort(times.begin(), times.end());
+        prof.median_ns.push_back(times[times.size() / 2]);
+        prof.total_ns += prof.median_ns.back();
+    }
+    return prof;
 }
 
 }  // namespace xinfer

@@ -101,7 +101,9 @@ public:
     const std::vector<int>& input_ids() const { return input_ids_; }
     const std::vector<int>& output_ids() const { return output_ids_; }
 
-    ExecutionPlan plan(const std::vector<Shape>& input_shapes, int threads) const {
+    // pin_inputs keeps the input buffers alive to the end of the run, so that no other value overlaps them: their
+    // contents survive run_steps() and they never share bytes with an output (Session's zero-copy buffers).
+    ExecutionPlan plan(const std::vector<Shape>& input_shapes, int threads, bool pin_inputs = false) const {
         XINFER_CHECK(input_shapes.size() == graph_.inputs.size(), ErrorCode::invalid_argument, "the model takes ",
                      graph_.inputs.size(), " input(s), got ", input_shapes.size());
         ExecutionPlan p;
@@ -137,6 +139,8 @@ public:
         }
         for (int id : input_ids_) life[size_t(id)].bytes = checked_numel(p.shapes[size_t(id)]) * sizeof(float);
         for (int id : output_ids_) life[size_t(id)].last = int(steps_.size());
+        if (pin_inputs)
+            for (int id : input_ids_) life[size_t(id)].last = int(steps_.size());
         MemoryPlan mp = plan_memory(life);
         p.offsets = std::move(mp.offsets);
         p.activation_bytes = mp.total_bytes;
@@ -153,18 +157,35 @@ public:
         XINFER_CHECK(inputs.size() == input_ids_.size() && outputs.size() == output_ids_.size(),
                      ErrorCode::invalid_argument, "run: expected ", input_ids_.size(), " inputs and ",
                      output_ids_.size(), " outputs");
+        prepare_arena(p, arena);
+        for (size_t i = 0; i < inputs.size(); ++i)
+            std::memcpy(value_data(p, arena, input_ids_[i]), inputs[i],
+                        checked_numel(p.shapes[size_t(input_ids_[i])]) * sizeof(float));
+        run_steps(p, arena, pool, op_ns);
+        for (size_t i = 0; i < outputs.size(); ++i)
+            std::memcpy(outputs[i], value_data(p, arena, output_ids_[i]),
+                        checked_numel(p.shapes[size_t(output_ids_[i])]) * sizeof(float));
+    }
+
+    // The pieces of run() for callers that read and write values in the arena themselves: size the arena for the
+    // plan (its contents survive unless it grows), find a value's bytes, run the ops on what the arena holds.
+    static void prepare_arena(const ExecutionPlan& p, Arena& arena) {
         arena.reserve_total(p.arena_bytes);
         arena.commit();
-        auto ptr = [&](int id) { return arena.pointer(p.offsets[size_t(id)]); };
-        for (size_t i = 0; i < inputs.size(); ++i)
-            std::memcpy(ptr(input_ids_[i]), inputs[i], checked_numel(p.shapes[size_t(input_ids_[i])]) * sizeof(float));
+    }
+    static std::byte* value_data(const ExecutionPlan& p, Arena& arena, int id) {
+        return arena.pointer(p.offsets[size_t(id)]);
+    }
+    void run_steps(const ExecutionPlan& p, Arena& arena, ThreadPool& pool, std::vector<double>* op_ns = nullptr) const {
+        XINFER_CHECK(arena.capacity() >= p.arena_bytes, ErrorCode::invalid_argument,
+                     "run_steps: the arena is smaller than the plan needs");
         if (op_ns) op_ns->assign(steps_.size(), 0.0);
         const void* in_ptrs[kMaxOpInputs];
         for (size_t s = 0; s < steps_.size(); ++s) {
             const Step& st = steps_[s];
-            for (size_t i = 0; i < st.inputs.size(); ++i) in_ptrs[i] = ptr(st.inputs[i]);
-            ops::RunArgs args{in_ptrs, p.step_inputs[s].data(), ptr(st.output), &p.shapes[size_t(st.output)],
-                              arena.pointer(p.workspace_offset), &pool};
+            for (size_t i = 0; i < st.inputs.size(); ++i) in_ptrs[i] = value_data(p, arena, st.inputs[i]);
+            ops::RunArgs args{in_ptrs, p.step_inputs[s].data(), value_data(p, arena, st.output),
+                              &p.shapes[size_t(st.output)], arena.pointer(p.workspace_offset), &pool};
             if (op_ns) {
                 const auto t0 = std::chrono::steady_clock::now();
                 st.op->run(args);
@@ -174,8 +195,6 @@ public:
                 st.op->run(args);
             }
         }
-        for (size_t i = 0; i < outputs.size(); ++i)
-            std::memcpy(outputs[i], ptr(output_ids_[i]), checked_numel(p.shapes[size_t(output_ids_[i])]) * sizeof(float));
     }
 
 private:

@@ -39,6 +39,28 @@ struct Preprocessing {
     }
 };
 
+// value = (pixel * scale - mean[c]) / std[c], computed as pixel * mul[c] + add[c].
+struct Normalization {
+    float mul[3], add[3];
+    explicit Normalization(const Preprocessing& p) {
+        for (size_t c = 0; c < 3; ++c) {
+            mul[c] = p.scale / p.std[c];
+            add[c] = -p.mean[c] / p.std[c];
+        }
+    }
+    float operator()(float pixel, int c) const { return pixel * mul[c] + add[c]; }
+};
+
+// Normalises n RGB8 values that are already at the model's size (no resampling): channel c of element i is
+// (i / channel_stride) % 3, so channel_stride 1 reads interleaved pixels (NHWC) and H*W reads planes (NCHW).
+// Gives exactly what preprocess_rgb8 gives for an image at the target size.
+inline void normalize_rgb8(const uint8_t* src, size_t n, size_t channel_stride, const Preprocessing& p, float* dst) {
+    p.validate();
+    XINFER_CHECK(channel_stride >= 1, ErrorCode::invalid_argument, "normalize_rgb8: channel stride 0");
+    const Normalization norm(p);
+    for (size_t i = 0; i < n; ++i) dst[i] = norm(float(src[i]), int((i / channel_stride) % 3));
+}
+
 // Bilinear sampling with half-pixel centres (the convention of OpenCV, PIL and TensorFlow's
 // half_pixel_centers=true). An image already at the target size (stretch) is copied exactly.
 // src: interleaved RGB8, `stride` bytes per row. dst: [height][width][3] floats, normalised.
@@ -58,11 +80,7 @@ inline void preprocess_rgb8(const uint8_t* src, int src_w, int src_h, size_t str
         win_y = (src_h - win_h) / 2;
     }
     const double sx = win_w / p.width, sy = win_h / p.height;
-    float norm_mul[3], norm_add[3];
-    for (int c = 0; c < 3; ++c) {
-        norm_mul[c] = p.scale / p.std[size_t(c)];
-        norm_add[c] = -p.mean[size_t(c)] / p.std[size_t(c)];
-    }
+    const Normalization norm(p);
     for (int y = 0; y < p.height; ++y) {
         const double fy = std::clamp(win_y + (y + 0.5) * sy - 0.5, 0.0, double(src_h - 1));
         const int y0 = int(fy), y1 = std::min(y0 + 1, src_h - 1);
@@ -78,7 +96,7 @@ inline void preprocess_rgb8(const uint8_t* src, int src_w, int src_h, size_t str
                 const float top = r0[x0 * 3 + c] + wx * float(r0[x1 * 3 + c] - r0[x0 * 3 + c]);
                 const float bottom = r1[x0 * 3 + c] + wx * float(r1[x1 * 3 + c] - r1[x0 * 3 + c]);
                 const float v = top + wy * (bottom - top);
-                out[c] = v * norm_mul[c] + norm_add[c];
+                out[c] = norm(v, c);
             }
         }
     }

@@ -34,8 +34,7 @@ BenchResult time_runs(const xinfer::Model& model, int threads, int batch, int wa
         r.sorted_ms.push_back(ms_since(t0));
     }
     std::sort(r.sorted_ms.begin(), r.sorted_ms.end());
-    const auto plan = model.executor().plan(in.shapes, threads);
-    for (size_t s = 0; s < model.executor().steps().size(); ++s) r.macs += step_macs(model.executor(), plan, s);
+    r.macs = model.macs(in.shapes);
     return r;
 }
 

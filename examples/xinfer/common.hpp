@@ -1,6 +1,6 @@
 #pragma once
 // Helpers the xinfer subcommands share: timing, loading the model named by --model, concrete input shapes and
-// random inputs for timing runs, per-step MACs.
+// random inputs for timing runs.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -86,11 +86,5 @@ struct RandomInputs {
         for (const auto& x : arrays) pointers.push_back(x.data());
     }
 };
-
-// Multiply-accumulates of execution step `s` under `plan`.
-inline size_t step_macs(const xinfer::Executor& ex, const xinfer::ExecutionPlan& plan, size_t s) {
-    const auto& st = ex.steps()[s];
-    return st.op->macs(plan.step_inputs[s], plan.shapes[size_t(st.output)]);
-}
 
 }  // namespace xinfer::cli

@@ -32,24 +32,21 @@ std::map<std::string, size_t> parameters_by_node(const xinfer::Graph& graph) {
 int inspect_main(const Args& args) {
     const int batch = args.get_int("--batch", 1, 1, 4096);
     const xinfer::Model model = load_model(args, 1);
-    const auto& ex = model.executor();
     std::vector<xinfer::Shape> shapes;
     for (auto& spec : model.inputs()) shapes.push_back(concrete_shape(spec, batch));
-    const auto plan = ex.plan(shapes, 1);
+    const xinfer::ModelPlan plan = model.plan(shapes, 1);
     print_tensor_specs(model);
     std::printf("\n%-4s %-28s %-34s %-20s %10s %12s\n", "#", "layer", "op / kernel", "output", "params", "MACs");
-    size_t total_macs = 0, total_params = 0;
+    size_t total_params = 0;
     auto params_of = parameters_by_node(model.graph());
-    for (size_t s = 0; s < ex.steps().size(); ++s) {
-        const auto& st = ex.steps()[s];
-        const size_t macs = step_macs(ex, plan, s);
-        total_macs += macs;
-        total_params += params_of[st.name];
-        std::printf("%-4zu %-28s %-34s %-20s %10zu %12zu\n", s, st.name.c_str(), st.op->kind().c_str(),
-                    xinfer::to_string(plan.shapes[size_t(st.output)]).c_str(), params_of[st.name], macs);
+    for (size_t s = 0; s < plan.layers.size(); ++s) {
+        const auto& layer = plan.layers[s];
+        total_params += params_of[layer.name];
+        std::printf("%-4zu %-28s %-34s %-20s %10zu %12zu\n", s, layer.name.c_str(), layer.kind.c_str(),
+                    xinfer::to_string(layer.output_shape).c_str(), params_of[layer.name], layer.macs);
     }
-    std::printf("\nlayers %zu   parameters %zu (%.2f MB as float32)   MACs %.2f M (batch %d)\n", ex.steps().size(),
-                total_params, double(total_params) * 4 / 1e6, double(total_macs) / 1e6, batch);
+    std::printf("\nlayers %zu   parameters %zu (%.2f MB as float32)   MACs %.2f M (batch %d)\n", plan.layers.size(),
+                total_params, double(total_params) * 4 / 1e6, double(plan.macs) / 1e6, batch);
     std::printf("activation arena %.2f MB + op workspace %.2f MB (planned before the first run)\n",
                 double(plan.activation_bytes) / 1e6, double(plan.workspace_bytes) / 1e6);
     if (!model.metadata().labels.empty()) std::printf("labels %zu\n", model.metadata().labels.size());

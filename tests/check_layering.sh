@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the dependency direction of DESIGN.md: a layer includes only itself and the layers before it.
+# Checks the dependency direction of docs/architecture.md: a layer includes only itself and the layers before it.
 #   config -> core -> kernels -> ops -> graph -> {io, quant, compress, models} -> {model, session, quantize}.hpp
 #   -> xinfer.hpp
 # Also: optimized kernels never call the reference kernels (only tests do).

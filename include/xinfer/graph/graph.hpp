@@ -5,7 +5,7 @@
 // Canonical op set (inputs after the first are constants unless noted):
 //   Conv               x, W[Cout][KH][KW][Cin/group] (OHWI), B[Cout]?   strides, pads(t,l,b,r), dilations, group
 //   BatchNormalization x, gamma, beta, mean, var                         epsilon
-//   Clip               x                                                 min, max
+//   Clip               x                                                 clip_min, clip_max
 //   Add                a, b (both activations, same shape)
 //   GlobalAveragePool  x[N,H,W,C] -> [N,1,1,C]
 //   Dense              x[N,...] (flattened to [N,K]), W[Nout][K], B[Nout]?
@@ -20,7 +20,7 @@
 //   Concat axis | SoftmaxAxes axis, count | MatMul (batched) | Pad pads (begin..., end...), value
 // Conv, Dense and Add carry an optional fused clamp: attributes clip_min / clip_max.
 //
-// int8 ops (DESIGN.md "int8 scheme"). Activations are I8 with a per-tensor scale and zero point held in attributes
+// int8 ops (docs/int8.md). Activations are I8 with a per-tensor scale and zero point held in attributes
 // (x_scale/x_zero_point for the input, y_scale/y_zero_point for the output). Weights are I8, symmetric, per output
 // channel, with an F32 scale vector (length Cout, or 1 for per tensor); biases are I32 at scale
 // x_scale * w_scale[c]. clip_min / clip_max (real values) become int8 bounds of the output.

@@ -4,7 +4,7 @@
 //   depthwise 3x3, stride 1 or 2       -> dwconv3x3
 //   groups 1 with few input channels   -> direct convolution (the MobileNetV2 stem)
 //   anything else                      -> im2col + packed GEMM, per group
-// Conv2D<int8_t> (DESIGN.md "int8 scheme") chooses the same way, except that the stem runs as im2col + GEMM. Build
+// Conv2D<int8_t> (docs/int8.md) chooses the same way, except that the stem runs as im2col + GEMM. Build
 // validates the quantization parameters, computes the per-channel multipliers s_x * s_w[c] / s_y once and packs the
 // weights, the input zero point folded into the bias.
 #include <algorithm>

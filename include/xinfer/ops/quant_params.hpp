@@ -1,5 +1,5 @@
 #pragma once
-// Quantization parameters of the int8 ops (DESIGN.md "int8 scheme"): a tensor's scale and zero point, validated at
+// Quantization parameters of the int8 ops (docs/int8.md): a tensor's scale and zero point, validated at
 // build; the int8 output stage of a fused clamp; the per-channel requantization multipliers s_x * s_w[c] / s_y in
 // fp32. Also the small helpers the int8 ops share.
 #include <algorithm>

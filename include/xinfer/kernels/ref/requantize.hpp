@@ -1,5 +1,5 @@
 #pragma once
-// The int8 arithmetic spec (DESIGN.md "int8 scheme"). Every int8 kernel, scalar or SIMD, must produce exactly
+// The int8 arithmetic spec (docs/int8.md). Every int8 kernel, scalar or SIMD, must produce exactly
 // these values. Rounding is round-half-to-even (the default floating-point rounding mode), as in ONNX.
 //
 // Each function does a single fp32 rounding step before the final rounding (one multiply or one divide), so

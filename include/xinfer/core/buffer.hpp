@@ -22,7 +22,11 @@ public:
                      " bytes is too large");
         const size_t padded = round_up(bytes + XINFER_EXTRA_BYTES, XINFER_ALIGNMENT);
         void* p = std::aligned_alloc(XINFER_ALIGNMENT, padded);
+#if defined(XINFER_NO_EXCEPTIONS)
+        XINFER_CHECK(p, ErrorCode::internal, "out of memory: ", padded, " bytes");
+#else
         if (!p) throw std::bad_alloc();
+#endif
         std::memset(p, 0, padded);
         data_.reset(static_cast<std::byte*>(p));
         size_ = bytes;

@@ -60,10 +60,10 @@ public:
                     step.inputs.push_back(value_id(in, n));
                     in_dtypes.push_back(dtypes_[size_t(step.inputs.back())]);
                 }
-            try {
+            XINFER_TRY {
                 step.op = make_op(n, graph_, options.kernels, in_dtypes);
-            } catch (const Error& e) {
-                if (e.code() != ErrorCode::unsupported_op) throw;
+            } XINFER_CATCH(const Error&, e) {
+                if (e.code() != ErrorCode::unsupported_op) XINFER_RETHROW;
                 unsupported.push_back(e.what());
                 for (auto& out : n.outputs) add_value(out, DataType::f32);  // keep later nodes resolvable
                 continue;

@@ -44,14 +44,14 @@ constexpr const char* kPadPrefix = "__pad__.";
 inline bool is_pad(const std::string& name) { return name.compare(0, 8, kPadPrefix) == 0; }
 
 template <class... Parts>
-Error model_error(const std::string& source, const Parts&... parts) {
-    return Error(ErrorCode::invalid_model, ::xinfer::detail::concat(source, ": ", parts...));
+[[noreturn]] void model_error(const std::string& source, const Parts&... parts) {
+    XINFER_THROW(ErrorCode::invalid_model, source, ": ", parts...);
 }
 
 inline void check_utf8(const std::string& text, const char* what) {
-    try {
+    XINFER_TRY {
         (void)nlohmann::json(text).dump();
-    } catch (const nlohmann::json::exception&) {
+    } XINFER_CATCH(const nlohmann::json::exception&, unused) {
         XINFER_THROW(ErrorCode::invalid_argument, what, " is not valid UTF-8");
     }
 }
@@ -67,9 +67,9 @@ public:
         XINFER_CHECK(data || bytes == 0, ErrorCode::invalid_argument, "tensor '", name, "' has null data");
         detail::check_utf8(name, "tensor name");
         size_t numel = 0;
-        try {
+        XINFER_TRY {
             numel = checked_numel(shape);
-        } catch (const Error& e) {
+        } XINFER_CATCH(const Error&, e) {
             XINFER_THROW(ErrorCode::invalid_argument, "tensor '", name, "': ", e.what());
         }
         const size_t elem = size_of(dtype);
@@ -151,7 +151,7 @@ struct SafetensorsView {
     }
     const TensorRecord& at(const std::string& name) const {
         if (const TensorRecord* t = find(name)) return *t;
-        throw detail::model_error(source, "no tensor named '", name, "'");
+        detail::model_error(source, "no tensor named '", name, "'");
     }
 };
 
@@ -163,7 +163,7 @@ inline json parse_header(const char* text, size_t size, const std::string& sourc
     auto check = [&](int depth, json::parse_event_t event, json& value) {
         if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) {
             if (depth >= kMaxHeaderDepth)
-                throw model_error(source, "header JSON is nested more than ", kMaxHeaderDepth, " levels deep");
+                model_error(source, "header JSON is nested more than ", kMaxHeaderDepth, " levels deep");
             if (event == json::parse_event_t::object_start) {
                 keys.resize(size_t(depth) + 1);
                 keys[size_t(depth)].clear();
@@ -171,14 +171,14 @@ inline json parse_header(const char* text, size_t size, const std::string& sourc
         } else if (event == json::parse_event_t::key) {
             const auto& key = value.get_ref<const std::string&>();
             if (!keys[size_t(depth) - 1].insert(key).second)
-                throw model_error(source, "duplicate key '", key, "' in header");
+                model_error(source, "duplicate key '", key, "' in header");
         }
         return true;
     };
-    try {
+    XINFER_TRY {
         return json::parse(text, text + size, check);
-    } catch (const json::exception& e) {
-        throw model_error(source, "header is not valid JSON: ", e.what());
+    } XINFER_CATCH(const json::exception&, e) {
+        model_error(source, "header is not valid JSON: ", e.what());
     }
 }
 
@@ -200,55 +200,55 @@ struct Span {
 
 inline Span parse_entry(const std::string& name, const json& entry, uint64_t data_size, const std::string& source) {
     const std::string where = "tensor '" + name + "'";
-    if (!entry.is_object()) throw model_error(source, where, ": entry is not an object");
+    if (!entry.is_object()) model_error(source, where, ": entry is not an object");
     for (auto it = entry.begin(); it != entry.end(); ++it)
         if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets")
-            throw model_error(source, where, ": unknown field '", it.key(), "'");
+            model_error(source, where, ": unknown field '", it.key(), "'");
 
     Span span{name, DataType::f32, {}, 0, 0};
     const auto dtype = entry.find("dtype");
     if (dtype == entry.end() || !dtype->is_string())
-        throw model_error(source, where, ": missing or non-string \"dtype\"");
-    try {
+        model_error(source, where, ": missing or non-string \"dtype\"");
+    XINFER_TRY {
         span.dtype = dtype_from_string(dtype->get_ref<const std::string&>());
-    } catch (const Error& e) {
-        throw model_error(source, where, ": ", e.what());
+    } XINFER_CATCH(const Error&, e) {
+        model_error(source, where, ": ", e.what());
     }
 
     const auto shape = entry.find("shape");
     if (shape == entry.end() || !shape->is_array())
-        throw model_error(source, where, ": missing \"shape\" or it is not an array");
+        model_error(source, where, ": missing \"shape\" or it is not an array");
     for (const json& dim : *shape) {
         uint64_t value = 0;
         bool negative = false;
         if (!get_int(dim, std::numeric_limits<int64_t>::min(), uint64_t(std::numeric_limits<int64_t>::max()), value,
                      negative))
-            throw model_error(source, where, ": shape ", shape->dump(), " must hold integers below 2^63");
+            model_error(source, where, ": shape ", shape->dump(), " must hold integers below 2^63");
         span.shape.push_back(negative ? dim.get<int64_t>() : int64_t(value));
     }
     size_t numel = 0;
-    try {
+    XINFER_TRY {
         numel = checked_numel(span.shape);
-    } catch (const Error& e) {
-        throw model_error(source, where, ": ", e.what());
+    } XINFER_CATCH(const Error&, e) {
+        model_error(source, where, ": ", e.what());
     }
     const size_t elem = size_of(span.dtype);
     if (numel > std::numeric_limits<size_t>::max() / elem)
-        throw model_error(source, where, ": byte size of shape ", ::xinfer::to_string(span.shape), " overflows");
+        model_error(source, where, ": byte size of shape ", ::xinfer::to_string(span.shape), " overflows");
 
     const auto offsets = entry.find("data_offsets");
     bool valid = offsets != entry.end() && offsets->is_array() && offsets->size() == 2;
     bool negative = false;
     valid = valid && get_int((*offsets)[0], 0, UINT64_MAX, span.begin, negative) &&
             get_int((*offsets)[1], 0, UINT64_MAX, span.end, negative);
-    if (!valid) throw model_error(source, where, ": \"data_offsets\" must be two non-negative integers");
+    if (!valid) model_error(source, where, ": \"data_offsets\" must be two non-negative integers");
     if (span.begin > span.end)
-        throw model_error(source, where, ": data_offsets [", span.begin, ", ", span.end, "] end before they begin");
+        model_error(source, where, ": data_offsets [", span.begin, ", ", span.end, "] end before they begin");
     if (span.end > data_size)
-        throw model_error(source, where, ": data_offsets end ", span.end, " is past the end of the data region (",
+        model_error(source, where, ": data_offsets end ", span.end, " is past the end of the data region (",
                           data_size, " bytes; file truncated?)");
     if (span.end - span.begin != numel * elem)
-        throw model_error(source, where, ": dtype/shape mismatch: data_offsets span ", span.end - span.begin,
+        model_error(source, where, ": dtype/shape mismatch: data_offsets span ", span.end - span.begin,
                           " bytes but ", ::xinfer::to_string(span.dtype), " ", ::xinfer::to_string(span.shape), " needs ", numel * elem);
     return span;
 }
@@ -259,16 +259,16 @@ inline Span parse_entry(const std::string& name, const json& entry, uint64_t dat
 // require: overlaps, holes and trailing bytes are rejected.
 inline SafetensorsView parse_safetensors(const std::byte* data, size_t size, const std::string& source) {
     using detail::model_error;
-    if (size < 8) throw model_error(source, "truncated: ", size, " bytes, too short for the 8-byte header length");
+    if (size < 8) model_error(source, "truncated: ", size, " bytes, too short for the 8-byte header length");
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = n << 8 | std::to_integer<uint64_t>(data[i]);
     if (n > detail::kMaxHeaderBytes)
-        throw model_error(source, "header length ", n, " exceeds the limit of ", detail::kMaxHeaderBytes, " bytes");
+        model_error(source, "header length ", n, " exceeds the limit of ", detail::kMaxHeaderBytes, " bytes");
     if (n > size - 8)
-        throw model_error(source, "truncated: header length is ", n, " bytes but only ", size - 8, " follow");
+        model_error(source, "truncated: header length is ", n, " bytes but only ", size - 8, " follow");
 
     const detail::json header = detail::parse_header(reinterpret_cast<const char*>(data + 8), size_t(n), source);
-    if (!header.is_object()) throw model_error(source, "header is not a JSON object");
+    if (!header.is_object()) model_error(source, "header is not a JSON object");
 
     SafetensorsView view;
     view.source = source;
@@ -279,10 +279,10 @@ inline SafetensorsView parse_safetensors(const std::byte* data, size_t size, con
             spans.push_back(detail::parse_entry(it.key(), it.value(), data_size, source));
             continue;
         }
-        if (!it->is_object()) throw model_error(source, "header __metadata__ is not an object");
+        if (!it->is_object()) model_error(source, "header __metadata__ is not an object");
         for (auto m = it->begin(); m != it->end(); ++m) {
             if (!m->is_string())
-                throw model_error(source, "header __metadata__ value of '", m.key(), "' is not a string");
+                model_error(source, "header __metadata__ value of '", m.key(), "' is not a string");
             view.metadata[m.key()] = m->get<std::string>();
         }
     }
@@ -294,17 +294,17 @@ inline SafetensorsView parse_safetensors(const std::byte* data, size_t size, con
     const detail::Span* last = nullptr;  // the non-empty tensor that ends at `covered`
     for (const detail::Span& s : spans) {
         if (s.begin < covered)
-            throw model_error(source, "tensor '", s.name, "' (data_offsets [", s.begin, ", ", s.end,
+            model_error(source, "tensor '", s.name, "' (data_offsets [", s.begin, ", ", s.end,
                               "]) overlaps tensor '", last->name, "' (data_offsets [", last->begin, ", ", last->end,
                               "])");
         if (s.begin > covered)
-            throw model_error(source, "hole in the data region: bytes [", covered, ", ", s.begin,
+            model_error(source, "hole in the data region: bytes [", covered, ", ", s.begin,
                               ") before tensor '", s.name, "' belong to no tensor");
         if (s.end > s.begin) last = &s;
         covered = s.end;
     }
     if (covered != data_size)
-        throw model_error(source, "trailing bytes: the data region has ", data_size,
+        model_error(source, "trailing bytes: the data region has ", data_size,
                           " bytes but its tensors end at offset ", covered);
 
     const std::byte* base = data + 8 + n;

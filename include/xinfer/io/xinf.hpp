@@ -57,7 +57,7 @@ inline json attribute_to_json(const std::string& node, const std::string& key, c
 }
 
 inline Attribute attribute_from_json(const json& j) {
-    if (!j.is_object() || j.size() != 1) throw std::runtime_error("an attribute must be an object with one key");
+    if (!j.is_object() || j.size() != 1) XINFER_THROW(ErrorCode::invalid_model, "malformed graph or metadata: an attribute must be an object with one key");
     const auto it = j.begin();
     const std::string kind = it.key();
     const json& v = it.value();
@@ -66,7 +66,7 @@ inline Attribute attribute_from_json(const json& j) {
     if (kind == "s") return v.get<std::string>();
     if (kind == "ints") return v.get<std::vector<int64_t>>();
     if (kind == "floats") return v.get<std::vector<double>>();
-    throw std::runtime_error("unknown attribute kind '" + kind + "'");
+    XINFER_THROW(ErrorCode::invalid_model, "malformed graph or metadata: unknown attribute kind '", kind, "'");
 }
 
 inline json value_info_to_json(const ValueInfo& v) {
@@ -192,13 +192,13 @@ inline XinfModel read_xinf(std::shared_ptr<const void> owner, const std::byte* d
                  *meta("content_hash"), ", computed ", actual, "): the file is corrupted or was modified");
     XINFER_CHECK(meta("graph"), ErrorCode::invalid_model, source, ": the graph is missing");
     XinfModel m;
-    try {
+    XINFER_TRY {
         detail::graph_from_json(*meta("graph"), m.graph);
         if (auto labels = meta("labels")) m.metadata.labels = nlohmann::json::parse(*labels).get<std::vector<std::string>>();
         if (auto pre = meta("preprocessing")) m.metadata.preprocessing = detail::preprocessing_from_json(*pre);
-    } catch (const Error& e) {
+    } XINFER_CATCH(const Error&, e) {
         XINFER_THROW(ErrorCode::invalid_model, source, ": ", e.what());
-    } catch (const std::exception& e) {  // nlohmann::json type/parse errors and malformed attributes
+    } XINFER_CATCH(const std::exception&, e) {  // nlohmann::json type/parse errors and malformed attributes
         XINFER_THROW(ErrorCode::invalid_model, source, ": malformed graph or metadata: ", e.what());
     }
     for (const TensorRecord& t : view.tensors) {
@@ -214,9 +214,9 @@ inline XinfModel read_xinf(std::shared_ptr<const void> owner, const std::byte* d
         }
         m.graph.constants[t.name] = std::move(c);
     }
-    try {
+    XINFER_TRY {
         m.graph.sort_and_validate();
-    } catch (const Error& e) {
+    } XINFER_CATCH(const Error&, e) {
         XINFER_THROW(e.code(), source, ": ", e.what());
     }
     return m;

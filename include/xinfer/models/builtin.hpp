@@ -20,7 +20,7 @@ inline io::XinfModel builtin_model(const std::string& spec) {
     for (std::string kv; std::getline(params, kv, '&');) {
         const size_t eq = kv.find('=');
         const std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
-        try {
+        XINFER_TRY {
             size_t used = 0;
             if (key == "alpha") o.alpha = std::stod(value, &used);
             else if (key == "size") o.size = std::stoi(value, &used);
@@ -29,7 +29,7 @@ inline io::XinfModel builtin_model(const std::string& spec) {
             else if (key == "softmax") o.softmax = value != "0", used = value.size();
             else XINFER_THROW(ErrorCode::invalid_argument, "unknown parameter '", key, "' of builtin:", arch);
             XINFER_CHECK(used == value.size(), ErrorCode::invalid_argument, "bad value '", value, "' for ", key);
-        } catch (const std::logic_error&) {
+        } XINFER_CATCH(const std::logic_error&, unused) {
             XINFER_THROW(ErrorCode::invalid_argument, "bad value '", value, "' for ", key, " in builtin:", spec);
         }
     }

@@ -88,9 +88,9 @@ private:
             s.insert(s.end(), o.shape.begin(), o.shape.end());
             g.outputs.push_back({o.value, DataType::f32, s});
         }
-        try {
+        XINFER_TRY {
             g.sort_and_validate();
-        } catch (const Error& e) {
+        } XINFER_CATCH(const Error&, e) {
             XINFER_THROW(e.code(), reader_.source(), ": ", e.what());
         }
         return std::move(g);
@@ -105,17 +105,17 @@ private:
 };
 
 inline json parse_json(const std::string& text, const std::string& source) {
-    try {
+    XINFER_TRY {
         return json::parse(text);
-    } catch (const json::exception& e) {
+    } XINFER_CATCH(const json::exception&, e) {
         XINFER_THROW(ErrorCode::invalid_model, source, ": model.json is not valid JSON: ", e.what());
     }
 }
 
 inline XinfModel import_parsed(const json& model, const std::vector<std::byte>& weights, const std::string& source) {
-    try {
+    XINFER_TRY {
         return Importer(model, weights, source).run();
-    } catch (const json::exception& e) {  // a safety net: the importer checks types before reading values
+    } XINFER_CATCH(const json::exception&, e) {  // a safety net: the importer checks types before reading values
         XINFER_THROW(ErrorCode::invalid_model, source, ": malformed model.json: ", e.what());
     }
 }

@@ -77,9 +77,9 @@ private:
         for (const json& d : reader_.to_array(reader_.member(w, "shape", c), c + " shape"))
             spec.shape.push_back(reader_.to_int(d, c + " dimension", 0, int64_t(1) << 48));
         size_t numel = 0;
-        try {
+        XINFER_TRY {
             numel = checked_numel(spec.shape);
-        } catch (const Error& e) {
+        } XINFER_CATCH(const Error&, e) {
             reader_.bad(c, ": ", e.what());
         }
         const std::string dtype = reader_.to_string(reader_.member(w, "dtype", c), c + " dtype");

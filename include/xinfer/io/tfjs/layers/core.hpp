@@ -27,9 +27,9 @@ inline Conversion convert_input_layer(ImportContext& cx, const Layer& l, const I
             dims.push_back(cx.reader().to_int((*shape)[d], c.ctx("batch_input_shape"), 1, kMaxDim));
         }
     }
-    try {
+    XINFER_TRY {
         checked_numel(dims);
-    } catch (const Error& e) {
+    } XINFER_CATCH(const Error&, e) {
         cx.bad(where(l), ": ", e.what());
     }
     Shape s{-1};

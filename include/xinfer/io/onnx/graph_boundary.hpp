@@ -49,7 +49,9 @@ inline void add_graph_input(ImportContext& ctx, const ValueInfoProto& in) {
         const auto& d = in.shape[i];
         if (d.known && d.value >= 0) s.push_back(d.value);
         else if (i == 0) s.push_back(-1);
-        else XINFER_THROW(ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name, "' has a dynamic dimension ", i);
+        else
+            XINFER_THROW(ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name,
+                         "' has a dynamic dimension ", i);
     }
     ctx.graph.inputs.push_back({in.name, DataType::f32, s});
     ctx.define(in.name, in.name, Layout::onnx, s);
@@ -60,8 +62,8 @@ inline void add_graph_input(ImportContext& ctx, const ValueInfoProto& in) {
 inline void add_graph_output(ImportContext& ctx, const ValueInfoProto& out) {
     XINFER_CHECK(ctx.values.count(out.name), ErrorCode::invalid_model, ctx.source, ": graph output '", out.name,
                  "' is not produced");
-    XINFER_CHECK(!ctx.values.at(out.name).is_const, ErrorCode::unsupported_op, ctx.source, ": graph output '",
-                 out.name, "' is a constant");
+    XINFER_CHECK(!ctx.values.at(out.name).is_const, ErrorCode::unsupported_op, ctx.source, ": graph output '", out.name,
+                 "' is a constant");
     if (ctx.values.at(out.name).is_int8()) integer_graph_output(ctx, out.name);
     const ValueState& v = ctx.values.at(out.name);
     std::string ir = ctx.as_onnx(out.name);

@@ -105,7 +105,8 @@ public:
     }
     static Status check_outputs(const NodeProto& n, size_t max) {
         for (size_t i = max; i < n.output.size(); ++i)
-            if (!n.output[i].empty()) return Status::unsupported("optional output " + std::to_string(i) + " is not supported");
+            if (!n.output[i].empty())
+                return Status::unsupported("optional output " + std::to_string(i) + " is not supported");
         return Status::converted();
     }
 
@@ -119,8 +120,8 @@ public:
     }
     void reserve_name(const std::string& name) { used_names_.insert(name); }
     static std::string node_name(const NodeProto& n, const std::string& out) { return n.name.empty() ? out : n.name; }
-    void add_node(const std::string& name, const std::string& op, std::vector<std::string> inputs, const std::string& out,
-                  std::map<std::string, Attribute> attrs = {}) {
+    void add_node(const std::string& name, const std::string& op, std::vector<std::string> inputs,
+                  const std::string& out, std::map<std::string, Attribute> attrs = {}) {
         Node n;
         n.name = name;
         n.op = op;

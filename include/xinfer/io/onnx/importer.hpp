@@ -131,11 +131,14 @@ private:
         };
         if (!is_layer(n)) return;
         for (auto& in : n.input) {
-            if (in.empty() || ctx_.graph_outputs.count(in) || ++imported_uses_[in] != ctx_.consumers[in].size()) continue;
+            if (in.empty() || ctx_.graph_outputs.count(in) || ++imported_uses_[in] != ctx_.consumers[in].size())
+                continue;
             auto it = ctx_.values.find(in);
-            if (it == ctx_.values.end() || !it->second.is_const || it->second.constant.bytes < (size_t(64) << 10)) continue;
+            if (it == ctx_.values.end() || !it->second.is_const || it->second.constant.bytes < (size_t(64) << 10))
+                continue;
             const auto& readers = ctx_.consumers[in];
-            if (!std::all_of(readers.begin(), readers.end(), [&](const NodeProto* r) { return is_layer(*r); })) continue;
+            if (!std::all_of(readers.begin(), readers.end(), [&](const NodeProto* r) { return is_layer(*r); }))
+                continue;
             it->second.constant.owner.reset();  // the graph keeps its own reference where it shares these bytes
             it->second.constant.data = nullptr;
         }
@@ -149,7 +152,8 @@ private:
                 try {
                     result.metadata.labels = nlohmann::json::parse(v).get<std::vector<std::string>>();
                 } catch (const std::exception&) {
-                    XINFER_THROW(ErrorCode::invalid_model, ctx_.source, ": metadata 'labels' is not a JSON list of strings");
+                    XINFER_THROW(ErrorCode::invalid_model, ctx_.source,
+                                 ": metadata 'labels' is not a JSON list of strings");
                 }
             }
         try {

@@ -38,7 +38,8 @@ inline Result<Window2D> window(const NodeProto& n, const Shape& x, int64_t kh, i
 
 inline Shape window_output(const Shape& x, const Window2D& w, int64_t channels) {
     const int oh = w.out_h(int(x[2])), ow = w.out_w(int(x[3]));
-    XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, "input ", ::xinfer::to_string(x), " smaller than the window");
+    XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, "input ", ::xinfer::to_string(x),
+                 " smaller than the window");
     return {x[0], channels, oh, ow};
 }
 
@@ -94,7 +95,8 @@ inline Status convert_conv(ImportContext& ctx, const NodeProto& n) {
     if (w.dtype != DataType::f32) return Status::unsupported("non-float weights");
     XINFER_ONNX_LET(geo, conv_geometry(ctx, n, w.shape));
     const ElemType elem = ctx.values.at(geo.src).elem;
-    if (elem != ElemType::float32) return Status::unsupported("input '" + geo.src + "' is a " + to_string(elem) + " tensor");
+    if (elem != ElemType::float32)
+        return Status::unsupported("input '" + geo.src + "' is a " + to_string(elem) + " tensor");
     const int64_t cout = w.shape[0], cin_g = w.shape[1];
     // OIHW -> OHWI
     const std::string wname = ctx.fresh(n.input[1] + "/ohwi");

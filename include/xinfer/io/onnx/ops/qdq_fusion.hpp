@@ -26,7 +26,8 @@ struct OutputQuant {
 
 // The QuantizeLinear (per tensor, 8-bit) that alone reads n's output, possibly through a Relu or a Clip with
 // constant bounds that alone reads it: the output stage of a fused int8 op.
-inline std::optional<OutputQuant> output_quantizer(const ImportContext& ctx, const NodeProto& n, bool allow_activation) {
+inline std::optional<OutputQuant> output_quantizer(const ImportContext& ctx, const NodeProto& n,
+                                                   bool allow_activation) {
     for (size_t i = 1; i < n.output.size(); ++i)
         if (!n.output[i].empty()) return std::nullopt;
     auto sole_reader = [&](const std::string& v) -> const NodeProto* {
@@ -91,7 +92,8 @@ inline const Int8Link* dequantized_input(const ImportContext& ctx, const NodePro
     return &*it->second.dequantized_from;
 }
 
-inline void define_fused_output(ImportContext& ctx, const OutputQuant& oq, const std::string& ir, Layout layout, Shape shape) {
+inline void define_fused_output(ImportContext& ctx, const OutputQuant& oq, const std::string& ir, Layout layout,
+                                Shape shape) {
     ctx.define_int8(oq.value, ir, layout, std::move(shape), oq.y.type);
     for (auto* node : oq.nodes) ctx.fused.insert(node);
 }
@@ -138,7 +140,8 @@ inline Status fuse_conv(ImportContext& ctx, const NodeProto& n) {
     if (bias) {
         const auto b = int32_bias(*bias, size_t(s[0]), x.scale, w.params.scale, 1.0f);
         inputs.push_back(ctx.fresh(n.input[2] + "/int32"));
-        ctx.graph.constants[inputs.back()] = Constant::copy_of(DataType::s32, {s[0]}, b.data(), b.size() * sizeof(int32_t));
+        ctx.graph.constants[inputs.back()] =
+            Constant::copy_of(DataType::s32, {s[0]}, b.data(), b.size() * sizeof(int32_t));
     }
     auto attrs = conv_attributes(geo);
     for (auto& [k, v] : qattrs(*oq)) attrs[k] = v;
@@ -163,7 +166,8 @@ inline Status fuse_dense(ImportContext& ctx, const NodeProto& n) {
     if (!w.params.per_tensor() && w.params.axis != (tb ? 0 : 1)) return Status::declined();
     const auto w8 = symmetric_int8(w.q, w.params);
     const Int8Link* a = dequantized_input(ctx, n, 0);
-    if (!w8 || !a || ctx.values.at(n.input[0]).shape.size() != 2 || ctx.values.at(n.input[0]).shape[1] != K) return Status::declined();
+    if (!w8 || !a || ctx.values.at(n.input[0]).shape.size() != 2 || ctx.values.at(n.input[0]).shape[1] != K)
+        return Status::declined();
     const ValueState* bias = nullptr;
     if (gemm && ImportContext::has_input(n, 2) && beta != 0.0f) {
         auto cit = ctx.values.find(n.input[2]);
@@ -189,7 +193,8 @@ inline Status fuse_dense(ImportContext& ctx, const NodeProto& n) {
     if (bias) {
         const auto b = int32_bias(*bias, size_t(N), x.scale, w.params.scale, beta);
         inputs.push_back(ctx.fresh(n.input[2] + "/int32"));
-        ctx.graph.constants[inputs.back()] = Constant::copy_of(DataType::s32, {N}, b.data(), b.size() * sizeof(int32_t));
+        ctx.graph.constants[inputs.back()] =
+            Constant::copy_of(DataType::s32, {N}, b.data(), b.size() * sizeof(int32_t));
     }
     auto attrs = oq ? qattrs(*oq) : std::map<std::string, Attribute>{};
     set_input_params(attrs, "x", x.scale, x.zero_point);

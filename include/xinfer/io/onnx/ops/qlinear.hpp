@@ -20,8 +20,9 @@ inline Status convert_qlinear_conv(ImportContext& ctx, const NodeProto& n) {
     XINFER_ONNX_LET(w, ctx.const_input(n, 3, "the weight w"));
     XINFER_CHECK(is_int8_type(elem_of(w)), ErrorCode::invalid_model, "weight w is ", to_string(elem_of(w)),
                  "; expected UINT8 or INT8");
-    if (w.shape.size() != 4) return Status::unsupported("only 2-D convolution is supported (weight rank " +
-                                               std::to_string(w.shape.size()) + ")");
+    if (w.shape.size() != 4)
+        return Status::unsupported("only 2-D convolution is supported (weight rank " + std::to_string(w.shape.size()) +
+                                   ")");
     const int64_t cout = w.shape[0];
     XINFER_ONNX_LET(wq, quant_info(ctx, n, 4, 5, w.shape, elem_of(w), 0, "w"));
     XINFER_ONNX_LET(yq, tensor_quant_info(ctx, n, 6, 7, ElemType::undefined, "y"));
@@ -67,7 +68,8 @@ inline Status convert_qlinear_conv(ImportContext& ctx, const NodeProto& n) {
     XINFER_ONNX_TRY(ctx.synthesize(n, "Conv", inputs, acc, true));
     std::vector<float> m(static_cast<size_t>(cout));
     for (size_t c = 0; c < m.size(); ++c) m[c] = xq.scale[0] * wq.scale[wq.per_tensor() ? 0 : c] / yq.scale[0];
-    const std::string mname = ctx.constant_value(Constant::from_floats({1, cout, 1, 1}, m), n.output[0] + "/multiplier");
+    const std::string mname =
+        ctx.constant_value(Constant::from_floats({1, cout, 1, 1}, m), n.output[0] + "/multiplier");
     XINFER_ONNX_TRY(ctx.synthesize(n, "Mul", {acc, mname}, scaled, false));
     quantize_into(ctx, scaled, unit_quant(yq.type, yq.zero_point[0]), n.output[0], "");
     return Status::converted();
@@ -102,7 +104,8 @@ inline Status convert_qlinear_matmul(ImportContext& ctx, const NodeProto& n) {
             set_input_params(attrs, "x", aq.scale[0], aq.ir_zero_point());
             set_input_params(attrs, "y", yq.scale[0], yq.ir_zero_point());
             const std::string out = ctx.fresh(n.output[0]);
-            ctx.add_node(ImportContext::node_name(n, out), "QDense", {ctx.as_onnx(n.input[0]), wname, sname}, out, attrs);
+            ctx.add_node(ImportContext::node_name(n, out), "QDense", {ctx.as_onnx(n.input[0]), wname, sname}, out,
+                         attrs);
             ctx.define_int8(n.output[0], out, Layout::onnx, {a_shape[0], N}, yq.type);
             return Status::converted();
         }
@@ -171,7 +174,8 @@ inline Status convert_qlinear_global_pool(ImportContext& ctx, const NodeProto& n
     XINFER_ONNX_TRY(ImportContext::check_outputs(n, 1));
     XINFER_ONNX_LET(x, int8_activation(ctx, n, 0, "X"));
     XINFER_ONNX_LET(xq, tensor_quant_info(ctx, n, 1, 2, x.elem, "x"));
-    XINFER_ONNX_LET(yq, tensor_quant_info(ctx, n, 3, 4, ImportContext::has_input(n, 4) ? ElemType::undefined : x.elem, "y"));
+    XINFER_ONNX_LET(
+        yq, tensor_quant_info(ctx, n, 3, 4, ImportContext::has_input(n, 4) ? ElemType::undefined : x.elem, "y"));
     XINFER_CHECK(yq.type == x.elem, ErrorCode::invalid_model, "y_zero_point is ", to_string(yq.type), " but X is ",
                  to_string(x.elem));
     if (x.shape.size() != 4) return Status::unsupported("input of rank " + std::to_string(x.shape.size()));

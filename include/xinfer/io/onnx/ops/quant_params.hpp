@@ -92,7 +92,7 @@ inline std::vector<int32_t> int32_bias(const ValueState& b, size_t count, float 
 
 // A constant that broadcasts `values` along `axis` of a value of logical `shape` stored in `layout`.
 inline std::string axis_constant(ImportContext& ctx, const std::vector<float>& values, const Shape& shape, int64_t axis,
-                                           Layout layout, const std::string& base) {
+                                 Layout layout, const std::string& base) {
     Shape s{1};
     if (values.size() > 1) {
         s.assign(shape.size(), 1);
@@ -104,23 +104,22 @@ inline std::string axis_constant(ImportContext& ctx, const std::vector<float>& v
     return name;
 }
 
-inline std::string binary_with_constant(ImportContext& ctx, const std::string& x_ir, const std::string& k, const char* op,
-                                                  const std::string& base) {
+inline std::string binary_with_constant(ImportContext& ctx, const std::string& x_ir, const std::string& k,
+                                        const char* op, const std::string& base) {
     const std::string out = ctx.fresh(base);
     ctx.add_node(out, "Binary", {x_ir, k}, out, {{"op", std::string(op)}});
     return out;
 }
 
-
 // Defines `out` as DequantizeLinear(name) with parameters q: a Dequantize node per tensor; per axis (and for
 // int32 values held as F32), (q - zero_point[c]) * scale[c] in fp32 as ONNX computes it.
 inline std::string dequantized(ImportContext& ctx, const std::string& name, const QuantInfo& q, const std::string& out,
-                                         const std::string& node_name) {
+                               const std::string& node_name) {
     const ValueState v = ctx.values.at(name);
     if (v.is_int8() && q.per_tensor()) {
         const std::string ir = ctx.fresh(out);
         ctx.add_node(node_name.empty() ? ir : node_name, "Dequantize", {v.ir}, ir,
-                 {{"x_scale", double(q.scale[0])}, {"x_zero_point", int64_t(q.ir_zero_point())}});
+                     {{"x_scale", double(q.scale[0])}, {"x_zero_point", int64_t(q.ir_zero_point())}});
         ctx.define(out, ir, v.layout, v.shape);
         ctx.values.at(out).dequantized_from = Int8Link{name, q.scale[0], q.ir_zero_point()};
         return out;
@@ -132,14 +131,15 @@ inline std::string dequantized(ImportContext& ctx, const std::string& name, cons
                                  out + "/centered");
     }
     if (std::any_of(q.scale.begin(), q.scale.end(), [](float s) { return s != 1.0f; }))
-        x = binary_with_constant(ctx, x, axis_constant(ctx, q.scale, v.shape, q.axis, v.layout, out + "/scale"), "mul", out);
+        x = binary_with_constant(ctx, x, axis_constant(ctx, q.scale, v.shape, q.axis, v.layout, out + "/scale"), "mul",
+                                 out);
     ctx.define(out, x, v.layout, v.shape);
     return out;
 }
 
 // Defines the 8-bit value `out` as QuantizeLinear(x) with parameters q (x: an fp32 activation).
 inline void quantize_into(ImportContext& ctx, const std::string& x, const QuantInfo& q, const std::string& out,
-                                    const std::string& node_name) {
+                          const std::string& node_name) {
     if (ctx.values.at(x).pending_pad) ctx.materialize_pad(x);
     const ValueState v = ctx.values.at(x);
     if (q.per_tensor()) {
@@ -151,14 +151,14 @@ inline void quantize_into(ImportContext& ctx, const std::string& x, const QuantI
         }
         const std::string ir = ctx.fresh(out);
         ctx.add_node(node_name.empty() ? ir : node_name, "Quantize", {v.ir}, ir,
-                 {{"y_scale", double(q.scale[0])}, {"y_zero_point", int64_t(q.ir_zero_point())}});
+                     {{"y_scale", double(q.scale[0])}, {"y_zero_point", int64_t(q.ir_zero_point())}});
         ctx.define_int8(out, ir, v.layout, v.shape, q.type, Int8Link{x, q.scale[0], q.ir_zero_point()});
         return;
     }
     // Per axis: x / scale[c], rounded half to even (adding and subtracting 1.5 * 2^23 rounds any |t| < 2^22; larger
     // values saturate anyway), plus zero_point[c], saturated by a Quantize with scale 1.
-    std::string t = binary_with_constant(ctx, v.ir, axis_constant(ctx, q.scale, v.shape, q.axis, v.layout, out + "/scale"), "div",
-                                         out + "/scaled");
+    std::string t = binary_with_constant(
+        ctx, v.ir, axis_constant(ctx, q.scale, v.shape, q.axis, v.layout, out + "/scale"), "div", out + "/scaled");
     const std::string magic = ctx.fresh(out + "/round");
     ctx.graph.constants[magic] = Constant::from_floats({1}, {12582912.0f});
     t = binary_with_constant(ctx, t, magic, "add", out + "/rounding");
@@ -170,12 +170,13 @@ inline void quantize_into(ImportContext& ctx, const std::string& x, const QuantI
     }
     const std::string ir = ctx.fresh(out);
     ctx.add_node(node_name.empty() ? ir : node_name, "Quantize", {t}, ir,
-             {{"y_scale", 1.0}, {"y_zero_point", int64_t(-q.offset())}});
+                 {{"y_scale", 1.0}, {"y_zero_point", int64_t(-q.offset())}});
     ctx.define_int8(out, ir, v.layout, v.shape, q.type);
 }
 
 // The integers q - zero_point of an 8-bit constant or activation as an F32 value (for the integer paths).
-inline std::string integer_operand(ImportContext& ctx, const std::string& name, const QuantInfo& q, const std::string& base) {
+inline std::string integer_operand(ImportContext& ctx, const std::string& name, const QuantInfo& q,
+                                   const std::string& base) {
     const ValueState& v = ctx.values.at(name);
     if (v.is_const) {
         std::vector<float> f(v.constant.numel());
@@ -188,7 +189,6 @@ inline std::string integer_operand(ImportContext& ctx, const std::string& name, 
     centered.scale.assign(q.scale.size(), 1.0f);
     return dequantized(ctx, name, centered, ctx.fresh(base), "");
 }
-
 
 // ---- parameters ----
 
@@ -249,8 +249,9 @@ inline Result<QuantInfo> quant_info(const ImportContext& ctx, const NodeProto& n
         XINFER_CHECK(std::isfinite(q.scale[i]) && q.scale[i] > 0, ErrorCode::invalid_model, what, "_scale[", i,
                      "] is ", q.scale[i], "; scales must be positive finite numbers");
     if (q.scale.size() > 1) {
-        if (scale_shape.size() > 1) return Status::unsupported("blocked quantization (" + what + "_scale of rank " +
-                                                      std::to_string(scale_shape.size()) + ")");
+        if (scale_shape.size() > 1)
+            return Status::unsupported("blocked quantization (" + what + "_scale of rank " +
+                                       std::to_string(scale_shape.size()) + ")");
         const int64_t rank = int64_t(shape.size());
         XINFER_CHECK(axis >= -rank && axis < rank, ErrorCode::invalid_model, "axis ", axis,
                      " is out of range for the rank-", rank, " tensor quantized per axis");

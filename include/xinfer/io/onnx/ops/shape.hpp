@@ -242,7 +242,8 @@ inline Status convert_constant(ImportContext& ctx, const NodeProto& n) {
     const std::string& out = n.output[0];
     if (a->name == "value") ctx.set_const(out, to_constant(a->t, ctx.base_dir, ctx.source));
     else if (a->name == "value_float") ctx.set_const(out, Constant::from_floats({}, {a->f}));
-    else if (a->name == "value_floats") ctx.set_const(out, Constant::from_floats({int64_t(a->floats.size())}, a->floats));
+    else if (a->name == "value_floats")
+        ctx.set_const(out, Constant::from_floats({int64_t(a->floats.size())}, a->floats));
     else if (a->name == "value_int") ctx.set_const(out, ints_constant({}, {a->i}));
     else if (a->name == "value_ints") ctx.set_const(out, ints_constant({int64_t(a->ints.size())}, a->ints));
     else return Status::unsupported("Constant attribute " + a->name);

@@ -87,6 +87,7 @@ inline Status fold_reshape(ImportContext& ctx, const NodeProto& n) {
 }
 
 inline Status fold_gather(ImportContext& ctx, const NodeProto& n) {
+    if (!ImportContext::has_input(n, 1)) return Status::declined();
     const Constant& x = const_at(ctx, n, 0);
     const auto idx = const_ints(const_at(ctx, n, 1), "indices");
     const Shape& is = ctx.values.at(n.input[1]).shape;
@@ -114,6 +115,8 @@ inline Status fold_gather(ImportContext& ctx, const NodeProto& n) {
 
 // Concat of 1-D int64 constants (shapes).
 inline Status fold_concat(ImportContext& ctx, const NodeProto& n) {
+    if (std::any_of(n.input.begin(), n.input.end(), [](const std::string& in) { return in.empty(); }))
+        return Status::declined();
     const Constant& x = const_at(ctx, n, 0);
     XINFER_ONNX_LET(axis, norm_axis(attr_int(n, "axis", 0), x.shape.size()));
     if (x.shape.size() != 1 || axis != 0) return Status::declined();
@@ -131,6 +134,7 @@ inline Status fold_concat(ImportContext& ctx, const NodeProto& n) {
 
 // Add, Sub, Mul, Div of float constants.
 inline Status fold_arithmetic(ImportContext& ctx, const NodeProto& n) {
+    if (!ImportContext::has_input(n, 1)) return Status::declined();
     const Constant& x = const_at(ctx, n, 0);
     const Constant& y = const_at(ctx, n, 1);
     if (x.dtype != DataType::f32 || y.dtype != DataType::f32) return Status::declined();
@@ -165,12 +169,7 @@ inline Status fold_constant_node(ImportContext& ctx, const NodeProto& n) {
         if (!n.input[i].empty() && !(ctx.values.count(n.input[i]) && ctx.values.at(n.input[i]).is_const))
             return Status::declined();
     // The folds read their inputs directly: a missing one leaves the node to the import path, which names it.
-    const std::string& op = n.op_type;
-    const bool two_inputs = op == "Gather" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
-    if (n.input.empty() || n.input[0].empty() || (two_inputs && (n.input.size() < 2 || n.input[1].empty())))
-        return Status::declined();
-    auto empty = [](const std::string& in) { return in.empty(); };
-    if (op == "Concat" && std::any_of(n.input.begin(), n.input.end(), empty)) return Status::declined();
+    if (n.input.empty() || n.input[0].empty()) return Status::declined();
     return fold->second(ctx, n);
 }
 

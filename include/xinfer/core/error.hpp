@@ -95,9 +95,9 @@ inline ErrorHandler set_error_handler(ErrorHandler handler) {
 // (so it still compiles) but never entered.   XINFER_TRY { ... } XINFER_CATCH(const Error&, e) { ... }
 #if defined(XINFER_NO_EXCEPTIONS)
 #define XINFER_TRY if (true)
-#define XINFER_CATCH(type, name)                                            \
-    else if (std::remove_reference_t<type>* name##_never_set = nullptr)    \
-        if ([[maybe_unused]] type name = *name##_never_set; true)
+#define XINFER_CATCH(type, name)                                                                 \
+    else if (std::remove_reference_t<type>* name##_never_set = nullptr; name##_never_set != nullptr) \
+        for ([[maybe_unused]] type name = *name##_never_set;;)
 #define XINFER_RETHROW std::abort()
 #else
 #define XINFER_TRY try

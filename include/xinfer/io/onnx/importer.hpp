@@ -70,7 +70,7 @@ public:
         if (!unsupported.empty()) {
             std::string msg = ctx_.source + ": " + std::to_string(unsupported.size()) + " unsupported node(s):";
             for (auto& u : unsupported) msg += "\n  " + u;
-            throw Error(ErrorCode::unsupported_op, msg);
+            XINFER_THROW(ErrorCode::unsupported_op, msg);
         }
         for (auto& out : g.output) add_graph_output(ctx_, out);
         remove_dead_nodes(ctx_.graph);
@@ -87,10 +87,10 @@ private:
 
     void load_initializers(const GraphProto& g) {
         for (auto& t : g.initializer) {
-            try {
+            XINFER_TRY {
                 ctx_.set_const(t.name, to_constant(t, ctx_.base_dir, ctx_.source));
                 if (mapping_ && t.has_raw_data) mapping_->release(t.raw_data, t.raw_size);
-            } catch (const Error& e) {
+            } XINFER_CATCH(const Error&, e) {
                 XINFER_THROW(e.code(), e.what(), ctx_.users_of(t.name));
             }
         }
@@ -102,13 +102,13 @@ private:
         for (auto& n : g.node) {
             if (ctx_.fused.count(&n)) continue;  // already part of an int8 op
             Status s = Status::converted();
-            try {
+            XINFER_TRY {
                 s = convert_node(ctx_, n);
-            } catch (const Error& e) {
+            } XINFER_CATCH(const Error&, e) {
                 if (e.code() != ErrorCode::unsupported_op)
                     XINFER_THROW(e.code(), ctx_.source, ": node '", n.name, "' (", n.op_type, "): ", e.what());
                 s = Status::unsupported(e.what());
-            } catch (const std::exception& e) {  // e.g. an index out of range in a malformed model
+            } XINFER_CATCH(const std::exception&, e) {  // e.g. an index out of range in a malformed model
                 XINFER_THROW(ErrorCode::invalid_model, ctx_.source, ": node '", n.name, "' (", n.op_type, "): ",
                              e.what());
             }
@@ -149,16 +149,16 @@ private:
         result.graph = std::move(ctx_.graph);
         for (auto& [k, v] : m_.metadata_props)
             if (k == "labels") {
-                try {
+                XINFER_TRY {
                     result.metadata.labels = nlohmann::json::parse(v).get<std::vector<std::string>>();
-                } catch (const std::exception&) {
+                } XINFER_CATCH(const std::exception&, unused) {
                     XINFER_THROW(ErrorCode::invalid_model, ctx_.source,
                                  ": metadata 'labels' is not a JSON list of strings");
                 }
             }
-        try {
+        XINFER_TRY {
             result.graph.sort_and_validate();
-        } catch (const Error& e) {
+        } XINFER_CATCH(const Error&, e) {
             XINFER_THROW(e.code(), ctx_.source, ": ", e.what());
         }
         return result;

@@ -335,8 +335,9 @@ inline float double_to_float(double d) {
 }
 
 namespace detail {
-template <class... Parts> Error tensor_error(ErrorCode code, const std::string& where, const Parts&... parts) {
-    return Error(code, ::xinfer::detail::concat(where, ": ", parts...));
+template <class... Parts>
+[[noreturn]] void tensor_error(ErrorCode code, const std::string& where, const Parts&... parts) {
+    XINFER_THROW(code, where, ": ", parts...);
 }
 
 // xinfer's type for an ONNX element type, and the ONNX element's size in raw_data; throws when unsupported.
@@ -354,9 +355,9 @@ inline std::pair<DataType, size_t> storage_of(ElemType t, const std::string& whe
         case ElemType::uint32: return {DataType::s32, 4};
         case ElemType::int64: return {DataType::s64, 8};
         case ElemType::uint64: return {DataType::s64, 8};
-        case ElemType::undefined: throw tensor_error(ErrorCode::invalid_model, where, "data type is undefined");
+        case ElemType::undefined: tensor_error(ErrorCode::invalid_model, where, "data type is undefined");
         default:
-            throw tensor_error(ErrorCode::unsupported_op, where, "data type ", to_string(t), " (", int32_t(t),
+            tensor_error(ErrorCode::unsupported_op, where, "data type ", to_string(t), " (", int32_t(t),
                                ") is not supported");
     }
 }
@@ -428,7 +429,7 @@ std::shared_ptr<AlignedBuffer> fill(DataType dtype, ElemType t, size_t count, Va
         for (size_t i = 0; i < count; ++i) {
             const uint64_t bits = value(i);
             if (!convert(t, bits, out[i]))
-                throw tensor_error(ErrorCode::invalid_model, where, "element ", i, " does not fit in ",
+                tensor_error(ErrorCode::invalid_model, where, "element ", i, " does not fit in ",
                                    ::xinfer::to_string(dtype), " (value bits 0x", std::hex, bits, ")");
         }
     };
@@ -450,7 +451,7 @@ inline uint64_t parse_decimal(const std::string& text, const char* key, const st
         if (!valid) break;
         v = v * 10 + uint64_t(c - '0');
     }
-    if (!valid) throw tensor_error(ErrorCode::invalid_model, where, "external data ", key, " '", text,
+    if (!valid) tensor_error(ErrorCode::invalid_model, where, "external data ", key, " '", text,
                                    "' is not a non-negative integer");
     return v;
 }
@@ -478,22 +479,22 @@ inline bool is_contained_path(const std::string& location) {
 inline Constant to_constant(const TensorProto& t, const std::string& base_dir, const std::string& source) {
     const std::string where = source + ": tensor '" + t.name + "'";
     using detail::tensor_error;
-    if (t.has_segment) throw tensor_error(ErrorCode::unsupported_op, where, "segmented tensors are not supported");
+    if (t.has_segment) tensor_error(ErrorCode::unsupported_op, where, "segmented tensors are not supported");
     const std::pair<DataType, size_t> storage = detail::storage_of(t.data_type, where);
     const DataType dtype = storage.first;
     const size_t width = storage.second;
     size_t numel = 0;
-    try {
+    XINFER_TRY {
         numel = checked_numel(t.dims);
-    } catch (const Error& e) {
-        throw tensor_error(ErrorCode::invalid_model, where, e.what());
+    } XINFER_CATCH(const Error&, e) {
+        tensor_error(ErrorCode::invalid_model, where, e.what());
     }
     const std::string layout = ::xinfer::detail::concat(to_string(t.data_type), " ", ::xinfer::to_string(t.dims));
 
     std::shared_ptr<AlignedBuffer> buf;
     auto from_bytes = [&](const std::byte* p, size_t bytes, const char* what) {
         if (numel > std::numeric_limits<size_t>::max() / width || bytes != numel * width)
-            throw tensor_error(ErrorCode::invalid_model, where, what, " has ", bytes, " bytes but ", layout,
+            tensor_error(ErrorCode::invalid_model, where, what, " has ", bytes, " bytes but ", layout,
                                " needs ", numel, " x ", width);
         if (detail::is_stored_as_is(t.data_type) && detail::is_little_endian()) {
             auto copy = std::make_shared<AlignedBuffer>(bytes);
@@ -506,7 +507,7 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     };
     auto from_values = [&](const auto& values, const char* field) {
         if (values.size() != numel)
-            throw tensor_error(ErrorCode::invalid_model, where, field, " has ", values.size(), " values but ",
+            tensor_error(ErrorCode::invalid_model, where, field, " has ", values.size(), " values but ",
                                layout, " needs ", numel);
         return detail::fill(dtype, t.data_type, numel, [&](size_t i) {
             using V = std::decay_t<decltype(values[i])>;
@@ -528,7 +529,7 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
 
     if (t.external) {
         if (base_dir.empty())
-            throw tensor_error(ErrorCode::invalid_model, where, "uses external data, which is not allowed here");
+            tensor_error(ErrorCode::invalid_model, where, "uses external data, which is not allowed here");
         std::string location;
         uint64_t offset = 0, length = 0;
         bool has_length = false;
@@ -538,19 +539,19 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
             else if (key == "length") length = detail::parse_decimal(value, "length", where), has_length = true;
         }
         if (!detail::is_contained_path(location))
-            throw tensor_error(ErrorCode::invalid_model, where, "external data location '", location,
+            tensor_error(ErrorCode::invalid_model, where, "external data location '", location,
                                "' must be a relative path inside the model's directory");
         const std::string path = base_dir + "/" + location;
         auto open = [&] {
-            try {
+            XINFER_TRY {
                 return MappedFile(path);
-            } catch (const Error& e) {
-                throw tensor_error(e.code(), where, e.what());
+            } XINFER_CATCH(const Error&, e) {
+                tensor_error(e.code(), where, e.what());
             }
         };
         const MappedFile file = open();
         if (offset > file.size() || (has_length && length > file.size() - offset))
-            throw tensor_error(ErrorCode::invalid_model, where, "external data [", offset, ", +",
+            tensor_error(ErrorCode::invalid_model, where, "external data [", offset, ", +",
                                has_length ? std::to_string(length) : "rest", ") is past the end of '", path, "' (",
                                file.size(), " bytes)");
         const size_t bytes = has_length ? size_t(length) : file.size() - size_t(offset);

@@ -105,7 +105,7 @@ inline Status fold_gather(ImportContext& ctx, const NodeProto& n) {
     for (size_t a = 0; a < outer; ++a)
         for (int64_t i : idx) {
             if (i < 0) i += len;
-            if (i < 0 || i >= len) throw Error(ErrorCode::invalid_model, "Gather index out of range");
+            if (i < 0 || i >= len) XINFER_THROW(ErrorCode::invalid_model, "Gather index out of range");
             std::memcpy(bytes.data() + o, x.data + (a * size_t(len) + size_t(i)) * inner * esize, inner * esize);
             o += inner * esize;
         }

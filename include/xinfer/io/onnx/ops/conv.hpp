@@ -13,7 +13,7 @@ inline Result<Window2D> window(const NodeProto& n, const Shape& x, int64_t kh, i
     const auto strides = attr_ints(n, "strides", {1, 1}), dil = attr_ints(n, "dilations", {1, 1});
     if (strides.size() != 2 || dil.size() != 2) return Status::unsupported("only 2-D windows are supported");
     auto small = [](int64_t v) {
-        if (v < 0 || v > (1 << 20)) throw Error(ErrorCode::invalid_model, "window attribute out of range");
+        if (v < 0 || v > (1 << 20)) XINFER_THROW(ErrorCode::invalid_model, "window attribute out of range");
         return int(v);
     };
     w.kernel_h = small(kh), w.kernel_w = small(kw);
@@ -68,7 +68,7 @@ inline Result<ConvGeometry> conv_geometry(ImportContext& ctx, const NodeProto& n
     padded[3] += folded.left + folded.right;
     XINFER_ONNX_LET(win, window(n, padded, w[2], w[3]));
     if (attr(n, "kernel_shape") && attr_ints(n, "kernel_shape", {}) != std::vector<int64_t>{w[2], w[3]})
-        throw Error(ErrorCode::invalid_model, "kernel_shape disagrees with the weight");
+        XINFER_THROW(ErrorCode::invalid_model, "kernel_shape disagrees with the weight");
     win.pads.top += folded.top, win.pads.left += folded.left;
     win.pads.bottom += folded.bottom, win.pads.right += folded.right;
     const int64_t group = attr_int(n, "group", 1);
@@ -106,7 +106,7 @@ inline Status convert_conv(ImportContext& ctx, const NodeProto& n) {
     std::vector<std::string> inputs{ctx.as_nhwc(geo.src), wname};
     if (ImportContext::has_input(n, 2)) {
         XINFER_ONNX_LET(b, ctx.const_input(n, 2, "the bias"));
-        if (b.numel() != size_t(cout)) throw Error(ErrorCode::invalid_model, "bias length mismatch");
+        if (b.numel() != size_t(cout)) XINFER_THROW(ErrorCode::invalid_model, "bias length mismatch");
         inputs.push_back(ctx.ir_constant(ctx.values.at(n.input[2]), n.input[2]));
     }
     const std::string out = ctx.fresh(n.output[0]);
@@ -126,7 +126,7 @@ inline Status convert_batch_norm(ImportContext& ctx, const NodeProto& n) {
     else return Status::unsupported("input of rank " + std::to_string(shape.size()));
     for (size_t i = 1; i <= 4; ++i) {
         XINFER_ONNX_LET(c, ctx.const_input(n, i, "scale/bias/mean/var"));
-        if (int64_t(c.numel()) != shape[1]) throw Error(ErrorCode::invalid_model, "statistics length mismatch");
+        if (int64_t(c.numel()) != shape[1]) XINFER_THROW(ErrorCode::invalid_model, "statistics length mismatch");
         inputs.push_back(ctx.ir_constant(ctx.values.at(n.input[i]), n.input[i]));
     }
     const std::string out = ctx.fresh(n.output[0]);

@@ -103,7 +103,7 @@ inline Status convert_gemm(ImportContext& ctx, const NodeProto& n) {
     const float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
     const bool ta = attr_int(n, "transA", 0) != 0, tb = attr_int(n, "transB", 0) != 0;
     XINFER_ONNX_LET(b, ctx.input(n, 1));
-    if (a.shape.size() != 2) throw Error(ErrorCode::shape_mismatch, "Gemm needs a 2-D A");
+    if (a.shape.size() != 2) XINFER_THROW(ErrorCode::shape_mismatch, "Gemm needs a 2-D A");
     if (!b.is_const || ta || b.shape.size() != 2) return general_gemm(ctx, n, alpha, beta, ta, tb);
     if (ImportContext::has_input(n, 2)) {
         XINFER_ONNX_LET(c, ctx.input(n, 2));

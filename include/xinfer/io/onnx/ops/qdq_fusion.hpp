@@ -68,13 +68,13 @@ inline std::optional<OutputQuant> output_quantizer(const ImportContext& ctx, con
         if (!(c = sole_reader(v))) return std::nullopt;
     }
     if (c->op_type != "QuantizeLinear" || attr_int(*c, "block_size", 0) != 0) return std::nullopt;
-    try {  // anything wrong with its parameters: no fusion, and the QuantizeLinear reports it itself
+    XINFER_TRY {  // anything wrong with its parameters: no fusion, and the QuantizeLinear reports it itself
         ElemType type = ElemType::undefined;
         if (!ImportContext::has_input(*c, 2)) type = ElemType(attr_int(*c, "output_dtype", 0));
         auto y = tensor_quant_info(ctx, *c, 1, 2, type, "y");
         if (!y.ok()) return std::nullopt;
         oq.y = y.value();
-    } catch (const std::exception&) {
+    } XINFER_CATCH(const std::exception&, unused) {
         return std::nullopt;
     }
     if (!is_int8_type(oq.y.type)) return std::nullopt;

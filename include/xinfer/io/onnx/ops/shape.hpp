@@ -15,7 +15,7 @@ namespace xinfer::io::onnx::detail {
 inline Result<Shape> flattened(const NodeProto& n, const Shape& x) {
     int64_t axis = attr_int(n, "axis", 1);
     if (axis < 0) axis += int64_t(x.size());
-    if (axis < 0 || axis > int64_t(x.size())) throw Error(ErrorCode::invalid_model, "Flatten axis out of range");
+    if (axis < 0 || axis > int64_t(x.size())) XINFER_THROW(ErrorCode::invalid_model, "Flatten axis out of range");
     int64_t a = 1, b = 1;
     for (size_t i = 0; i < x.size(); ++i) (int64_t(i) < axis ? a : b) *= x[i];
     if (a < 0 || b < 0) {
@@ -31,15 +31,15 @@ inline Result<Shape> reshape_target(const NodeProto& n, const Shape& x, std::vec
     int64_t known = 1, infer = -1;
     for (size_t i = 0; i < t.size(); ++i) {
         if (t[i] == 0 && !allowzero) {
-            if (i >= x.size()) throw Error(ErrorCode::invalid_model, "reshape copies a missing dimension");
+            if (i >= x.size()) XINFER_THROW(ErrorCode::invalid_model, "reshape copies a missing dimension");
             t[i] = x[i];
         }
         if (t[i] == -1) {
-            if (infer >= 0) throw Error(ErrorCode::invalid_model, "reshape with two -1");
+            if (infer >= 0) XINFER_THROW(ErrorCode::invalid_model, "reshape with two -1");
             infer = int64_t(i);
         } else if (t[i] < 0) {
             if (i == 0) continue;  // a dynamic batch copied through
-            throw Error(ErrorCode::invalid_model, "negative reshape dimension");
+            XINFER_THROW(ErrorCode::invalid_model, "negative reshape dimension");
         } else {
             known *= t[i];
         }
@@ -60,7 +60,7 @@ inline Result<Shape> reshape_target(const NodeProto& n, const Shape& x, std::vec
         return t;
     }
     if (infer >= 0) {
-        if (known == 0 || total % known) throw Error(ErrorCode::shape_mismatch, "cannot infer reshape dimension");
+        if (known == 0 || total % known) XINFER_THROW(ErrorCode::shape_mismatch, "cannot infer reshape dimension");
         t[size_t(infer)] = total / known;
     }
     return t;
@@ -77,7 +77,7 @@ inline Result<Shape> squeezed(const NodeProto& n, const Shape& x, const std::vec
         Shape out;
         for (size_t i = 0; i < x.size(); ++i) {
             const bool squeeze = axes.empty() ? x[i] == 1 : drop.count(int64_t(i)) > 0;
-            if (squeeze && x[i] != 1) throw Error(ErrorCode::shape_mismatch, "squeezing a dimension that is not 1");
+            if (squeeze && x[i] != 1) XINFER_THROW(ErrorCode::shape_mismatch, "squeezing a dimension that is not 1");
             if (!squeeze) out.push_back(x[i]);
         }
         return out;
@@ -139,7 +139,7 @@ inline Status convert_transpose(ImportContext& ctx, const NodeProto& n) {
     std::vector<int64_t> perm = attr_ints(n, "perm", {});
     if (perm.empty())
         for (size_t i = x.shape.size(); i-- > 0;) perm.push_back(int64_t(i));
-    if (perm.size() != x.shape.size()) throw Error(ErrorCode::invalid_model, "perm does not match the rank");
+    if (perm.size() != x.shape.size()) XINFER_THROW(ErrorCode::invalid_model, "perm does not match the rank");
     Shape y;
     for (auto p : perm) {
         XINFER_ONNX_LET(axis, norm_axis(p, x.shape.size()));
@@ -238,7 +238,7 @@ inline Status convert_cast(ImportContext& ctx, const NodeProto& n) {
 inline Status convert_constant(ImportContext& ctx, const NodeProto& n) {
     const AttributeProto* a = nullptr;
     for (auto& at : n.attribute) a = &at;
-    if (!a || n.attribute.size() != 1) throw Error(ErrorCode::invalid_model, "Constant needs one value attribute");
+    if (!a || n.attribute.size() != 1) XINFER_THROW(ErrorCode::invalid_model, "Constant needs one value attribute");
     const std::string& out = n.output[0];
     if (a->name == "value") ctx.set_const(out, to_constant(a->t, ctx.base_dir, ctx.source));
     else if (a->name == "value_float") ctx.set_const(out, Constant::from_floats({}, {a->f}));

@@ -428,7 +428,8 @@ private:
         const Executor& ex = impl_->executor;
         Executor::prepare_arena(plan, ctx->arena);
         for (size_t i = 0; i < inputs.size(); ++i)
-            write_input(i, inputs[i], reinterpret_cast<float*>(Executor::value_data(plan, ctx->arena, ex.input_ids()[i])));
+            write_input(i, inputs[i],
+                        reinterpret_cast<float*>(Executor::value_data(plan, ctx->arena, ex.input_ids()[i])));
         ex.run_steps(plan, ctx->arena, ctx->pool, ro.op_ns);
         for (size_t i = 0; i < outputs.size(); ++i)
             if (outputs[i])

@@ -154,29 +154,29 @@ inline std::unique_ptr<ops::Op> qconv(const OpBuilderContext& c) {
     XINFER_CHECK(group >= 1 && w.shape[0] % group == 0, ErrorCode::invalid_model, c.node.describe(), ": bad group ",
                  group);
     return std::make_unique<ops::Conv2D<int8_t>>(win, size_t(group), q, w.as<int8_t>(), bias, size_t(w.shape[0]),
-                                          size_t(w.shape[3]), c.kernels, c.node.name);
+                                                 size_t(w.shape[3]), c.kernels, c.node.name);
 }
 
 inline std::unique_ptr<ops::Op> qdense(const OpBuilderContext& c) {
     ops::QLinearParams q;
     const int32_t* bias;
     const Constant& w = int8_linear(c, 2, q, bias);
-    return std::make_unique<ops::Dense<int8_t>>(q, w.as<int8_t>(), bias, size_t(w.shape[0]), size_t(w.shape[1]), c.kernels,
-                                         c.node.name);
+    return std::make_unique<ops::Dense<int8_t>>(q, w.as<int8_t>(), bias, size_t(w.shape[0]), size_t(w.shape[1]),
+                                                c.kernels, c.node.name);
 }
 
 inline std::unique_ptr<ops::Op> qadd(const OpBuilderContext& c) {
     const Node& n = c.node;
     need_inputs(n, 2, 2);
     check_no_constant_operand(c);
-    return std::make_unique<ops::Add<int8_t>>(quant_params(n, "a"), quant_params(n, "b"), quant_params(n, "y"), c.clamp(),
-                                       c.kernels, n.name);
+    return std::make_unique<ops::Add<int8_t>>(quant_params(n, "a"), quant_params(n, "b"), quant_params(n, "y"),
+                                              c.clamp(), c.kernels, n.name);
 }
 
 inline std::unique_ptr<ops::Op> qglobal_average_pool(const OpBuilderContext& c) {
     need_inputs(c.node, 1, 1);
-    return std::make_unique<ops::GlobalAvgPool<int8_t>>(quant_params(c.node, "x"), quant_params(c.node, "y"), c.kernels,
-                                                 c.node.name);
+    return std::make_unique<ops::GlobalAvgPool<int8_t>>(quant_params(c.node, "x"), quant_params(c.node, "y"),
+                                                        c.kernels, c.node.name);
 }
 
 // --- fp32 ops

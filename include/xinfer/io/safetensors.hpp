@@ -246,7 +246,7 @@ inline Span parse_entry(const std::string& name, const json& entry, uint64_t dat
         model_error(source, where, ": data_offsets [", span.begin, ", ", span.end, "] end before they begin");
     if (span.end > data_size)
         model_error(source, where, ": data_offsets end ", span.end, " is past the end of the data region (",
-                          data_size, " bytes; file truncated?)");
+                    data_size, " bytes; file truncated?)");
     if (span.end - span.begin != numel * elem)
         model_error(source, where, ": dtype/shape mismatch: data_offsets span ", span.end - span.begin,
                           " bytes but ", ::xinfer::to_string(span.dtype), " ", ::xinfer::to_string(span.shape), " needs ", numel * elem);
@@ -295,17 +295,17 @@ inline SafetensorsView parse_safetensors(const std::byte* data, size_t size, con
     for (const detail::Span& s : spans) {
         if (s.begin < covered)
             model_error(source, "tensor '", s.name, "' (data_offsets [", s.begin, ", ", s.end,
-                              "]) overlaps tensor '", last->name, "' (data_offsets [", last->begin, ", ", last->end,
-                              "])");
+                        "]) overlaps tensor '", last->name, "' (data_offsets [", last->begin, ", ", last->end,
+                        "])");
         if (s.begin > covered)
             model_error(source, "hole in the data region: bytes [", covered, ", ", s.begin,
-                              ") before tensor '", s.name, "' belong to no tensor");
+                        ") before tensor '", s.name, "' belong to no tensor");
         if (s.end > s.begin) last = &s;
         covered = s.end;
     }
     if (covered != data_size)
         model_error(source, "trailing bytes: the data region has ", data_size,
-                          " bytes but its tensors end at offset ", covered);
+                    " bytes but its tensors end at offset ", covered);
 
     const std::byte* base = data + 8 + n;
     for (detail::Span& s : spans)

@@ -57,7 +57,8 @@ inline json attribute_to_json(const std::string& node, const std::string& key, c
 }
 
 inline Attribute attribute_from_json(const json& j) {
-    if (!j.is_object() || j.size() != 1) XINFER_THROW(ErrorCode::invalid_model, "malformed graph or metadata: an attribute must be an object with one key");
+    if (!j.is_object() || j.size() != 1)
+        XINFER_THROW(ErrorCode::invalid_model, "malformed graph or metadata: an attribute must be an object with one key");
     const auto it = j.begin();
     const std::string kind = it.key();
     const json& v = it.value();

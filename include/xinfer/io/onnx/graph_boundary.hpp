@@ -40,9 +40,8 @@ inline void integer_graph_output(ImportContext& ctx, const std::string& name) {
 inline void add_graph_input(ImportContext& ctx, const ValueInfoProto& in) {
     const bool int8 = in.elem_type == ElemType::uint8 || in.elem_type == ElemType::int8;
     if (in.kind != ValueKind::tensor || (in.elem_type != ElemType::float32 && !int8))
-        XINFER_THROW(ErrorCode::unsupported_op, ctx.source + ": graph input '" + in.name + "' is " +
-                                                   to_string(in.elem_type) +
-                                                   "; this build takes float32, uint8 and int8 inputs");
+        XINFER_THROW(ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name, "' is ",
+                     to_string(in.elem_type), "; this build takes float32, uint8 and int8 inputs");
     XINFER_CHECK(in.has_shape, ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name, "' has no shape");
     Shape s;
     for (size_t i = 0; i < in.shape.size(); ++i) {

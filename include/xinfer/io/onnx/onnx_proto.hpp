@@ -358,7 +358,7 @@ inline std::pair<DataType, size_t> storage_of(ElemType t, const std::string& whe
         case ElemType::undefined: tensor_error(ErrorCode::invalid_model, where, "data type is undefined");
         default:
             tensor_error(ErrorCode::unsupported_op, where, "data type ", to_string(t), " (", int32_t(t),
-                               ") is not supported");
+                         ") is not supported");
     }
 }
 
@@ -430,7 +430,7 @@ std::shared_ptr<AlignedBuffer> fill(DataType dtype, ElemType t, size_t count, Va
             const uint64_t bits = value(i);
             if (!convert(t, bits, out[i]))
                 tensor_error(ErrorCode::invalid_model, where, "element ", i, " does not fit in ",
-                                   ::xinfer::to_string(dtype), " (value bits 0x", std::hex, bits, ")");
+                             ::xinfer::to_string(dtype), " (value bits 0x", std::hex, bits, ")");
         }
     };
     switch (dtype) {
@@ -452,7 +452,7 @@ inline uint64_t parse_decimal(const std::string& text, const char* key, const st
         v = v * 10 + uint64_t(c - '0');
     }
     if (!valid) tensor_error(ErrorCode::invalid_model, where, "external data ", key, " '", text,
-                                   "' is not a non-negative integer");
+                             "' is not a non-negative integer");
     return v;
 }
 
@@ -468,6 +468,41 @@ inline bool is_contained_path(const std::string& location) {
         start = end + 1;
     }
     return true;
+}
+// The file and byte range of a tensor's external data, checked to lie inside the model's directory and the file.
+struct ExternalData {
+    MappedFile file;
+    size_t offset = 0, bytes = 0;
+};
+inline ExternalData external_data(const TensorProto& t, const std::string& base_dir, const std::string& where) {
+    if (base_dir.empty())
+        tensor_error(ErrorCode::invalid_model, where, "uses external data, which is not allowed here");
+    std::string location;
+    uint64_t offset = 0, length = 0;
+    bool has_length = false;
+    for (const auto& [key, value] : t.external_data) {
+        if (key == "location") location = value;
+        else if (key == "offset") offset = parse_decimal(value, "offset", where);
+        else if (key == "length") length = parse_decimal(value, "length", where), has_length = true;
+    }
+    if (!is_contained_path(location))
+        tensor_error(ErrorCode::invalid_model, where, "external data location '", location,
+                     "' must be a relative path inside the model's directory");
+    const std::string path = base_dir + "/" + location;
+    auto open = [&] {
+        XINFER_TRY {
+            return MappedFile(path);
+        } XINFER_CATCH(const Error&, e) {
+            tensor_error(e.code(), where, e.what());
+        }
+    };
+    MappedFile file = open();
+    if (offset > file.size() || (has_length && length > file.size() - offset))
+        tensor_error(ErrorCode::invalid_model, where, "external data [", offset, ", +",
+                     has_length ? std::to_string(length) : "rest", ") is past the end of '", path, "' (", file.size(),
+                     " bytes)");
+    const size_t bytes = has_length ? size_t(length) : file.size() - size_t(offset);
+    return ExternalData{std::move(file), size_t(offset), bytes};
 }
 }  // namespace detail
 
@@ -494,8 +529,8 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     std::shared_ptr<AlignedBuffer> buf;
     auto from_bytes = [&](const std::byte* p, size_t bytes, const char* what) {
         if (numel > std::numeric_limits<size_t>::max() / width || bytes != numel * width)
-            tensor_error(ErrorCode::invalid_model, where, what, " has ", bytes, " bytes but ", layout,
-                               " needs ", numel, " x ", width);
+            tensor_error(ErrorCode::invalid_model, where, what, " has ", bytes, " bytes but ", layout, " needs ",
+                         numel, " x ", width);
         if (detail::is_stored_as_is(t.data_type) && detail::is_little_endian()) {
             auto copy = std::make_shared<AlignedBuffer>(bytes);
             if (bytes) std::memcpy(copy->data(), p, bytes);
@@ -507,8 +542,8 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     };
     auto from_values = [&](const auto& values, const char* field) {
         if (values.size() != numel)
-            tensor_error(ErrorCode::invalid_model, where, field, " has ", values.size(), " values but ",
-                               layout, " needs ", numel);
+            tensor_error(ErrorCode::invalid_model, where, field, " has ", values.size(), " values but ", layout,
+                         " needs ", numel);
         return detail::fill(dtype, t.data_type, numel, [&](size_t i) {
             using V = std::decay_t<decltype(values[i])>;
             uint64_t bits = 0;
@@ -528,34 +563,8 @@ inline Constant to_constant(const TensorProto& t, const std::string& base_dir, c
     };
 
     if (t.external) {
-        if (base_dir.empty())
-            tensor_error(ErrorCode::invalid_model, where, "uses external data, which is not allowed here");
-        std::string location;
-        uint64_t offset = 0, length = 0;
-        bool has_length = false;
-        for (const auto& [key, value] : t.external_data) {
-            if (key == "location") location = value;
-            else if (key == "offset") offset = detail::parse_decimal(value, "offset", where);
-            else if (key == "length") length = detail::parse_decimal(value, "length", where), has_length = true;
-        }
-        if (!detail::is_contained_path(location))
-            tensor_error(ErrorCode::invalid_model, where, "external data location '", location,
-                               "' must be a relative path inside the model's directory");
-        const std::string path = base_dir + "/" + location;
-        auto open = [&] {
-            XINFER_TRY {
-                return MappedFile(path);
-            } XINFER_CATCH(const Error&, e) {
-                tensor_error(e.code(), where, e.what());
-            }
-        };
-        const MappedFile file = open();
-        if (offset > file.size() || (has_length && length > file.size() - offset))
-            tensor_error(ErrorCode::invalid_model, where, "external data [", offset, ", +",
-                               has_length ? std::to_string(length) : "rest", ") is past the end of '", path, "' (",
-                               file.size(), " bytes)");
-        const size_t bytes = has_length ? size_t(length) : file.size() - size_t(offset);
-        buf = from_bytes(file.data() + offset, bytes, "external data");
+        const detail::ExternalData ext = detail::external_data(t, base_dir, where);
+        buf = from_bytes(ext.file.data() + ext.offset, ext.bytes, "external data");
     } else if (t.has_raw_data) {
         buf = from_bytes(t.raw_data, t.raw_size, "raw_data");
     } else {

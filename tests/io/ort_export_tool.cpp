@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: ort_export_tool onnx MODEL.xinf OUT.onnx [exact-add] | image MODEL WxH DIR PHOTO...\n");
+    std::fprintf(stderr,
+                 "usage: ort_export_tool onnx MODEL.xinf OUT.onnx [exact-add] | image MODEL WxH DIR PHOTO...\n");
     return 2;
 }

@@ -12,8 +12,8 @@
 // ONNX Runtime fuses the QDQ groups into QLinearConv / QGemm / QLinearGlobalAveragePool, which requantize exactly
 // as xinfer does (fp32 multiplier, round half to even), but its QLinearAdd folds the zero points into an fp32
 // constant and sums with two fp32 FMAs: a few per million of its outputs differ from xinfer's QAdd by 1, and the
-// layers after it carry that on (tests/io/ort_export_check.sh). ExportOptions::exact_int8_add writes each QAdd as double
-// arithmetic instead, which every runtime evaluates exactly as kernels/ref/requantize.hpp does.
+// layers after it carry that on (tests/io/ort_export_check.sh). ExportOptions::exact_int8_add writes each QAdd as
+// double arithmetic instead, which every runtime evaluates exactly as kernels/ref/requantize.hpp does.
 #include <cmath>
 #include <map>
 #include <set>

@@ -25,8 +25,9 @@ Graph qadd_graph(const AddParams& p) {
     Graph g;
     g.inputs = {{"a", DataType::f32, {1, 4}}, {"b", DataType::f32, {1, 4}}};
     g.outputs = {{"y", DataType::f32, {1, 4}}};
-    std::map<std::string, Attribute> add{{"a_scale", double(p.sa)}, {"a_zero_point", int64_t(p.za)}, {"b_scale", double(p.sb)},
-                   {"b_zero_point", int64_t(p.zb)}, {"y_scale", double(p.sy)}, {"y_zero_point", int64_t(p.zy)}};
+    std::map<std::string, Attribute> add{{"a_scale", double(p.sa)}, {"a_zero_point", int64_t(p.za)},
+                                         {"b_scale", double(p.sb)}, {"b_zero_point", int64_t(p.zb)},
+                                         {"y_scale", double(p.sy)}, {"y_zero_point", int64_t(p.zy)}};
     if (std::isfinite(p.clip_min)) add["clip_min"] = p.clip_min;
     if (std::isfinite(p.clip_max)) add["clip_max"] = p.clip_max;
     g.nodes = {
@@ -81,7 +82,7 @@ TEST_CASE("ONNX export with exact int8 adds computes QAdd's integers for every i
     const double inf = std::numeric_limits<double>::infinity();
     const AddParams cases[] = {
         {0.05f, 0.031f, 0.07f, 3, -20, -5, -inf, inf},
-        {0.0123f, 0.2f, 0.11f, -128, 127, 0, 0.0, inf},  // ReLU
+        {0.0123f, 0.2f, 0.11f, -128, 127, 0, 0.0, inf},       // ReLU
         {0.047f, 0.047f, 0.0236f, -100, 40, -128, 0.0, 6.0},  // ReLU6
         {1.0f / 255, 3.0f / 255, 1.0f / 128, 0, 0, 0, -inf, inf},
     };

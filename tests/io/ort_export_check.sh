@@ -13,7 +13,7 @@
 #    photos of PHOTO_DIR. With VNNI, 8-bit weights; otherwise 7-bit (the saturation above).
 # ONNX Runtime fuses the QDQ groups into QLinearConv / QGemm / QLinearGlobalAveragePool, which give xinfer's
 # integers exactly, but its QLinearAdd rounds differently (fp32 FMAs with the zero points folded into an fp32
-# constant): a few per million of its outputs are off by one (36 of 8.0M on 34 photos), which the layers after it
+# constant): a few per million of its outputs are off by one (36 of 7.4M on 34 photos), which the layers after it
 # carry on. Measured on a Zen 5 (AVX-512 VNNI, onnxruntime-node 1.30), real model: QDQ export max |dp| 0.0097 on
 # these photos (0.015 over 34 held-out shared photos); exact-add export: every int8 value identical (all 67 on the
 # 34 photos), probabilities within 6e-8 (the fp32 softmax after the int8 layers). The QDQ bound below leaves a

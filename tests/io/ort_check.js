@@ -1,8 +1,8 @@
 // Runs a model in ONNX Runtime and compares its output with xinfer's, for the export check (ort_export_check.sh).
 //   node ort_check.js input OUT.npy D0,D1,... SEED        writes a float32 .npy of uniform [0, 1) values
-//   node ort_check.js compare MODEL.onnx IN.npy XINFER.npy MIN_COSINE
+//   node ort_check.js compare MODEL.onnx IN.npy XINFER.npy MIN_COSINE [MAX_DIFF]
 // compare prints the largest |difference|, the cosine and whether each row's arg-max agrees; it exits 1 when an
-// arg-max differs or the cosine is below MIN_COSINE.
+// arg-max differs, the cosine is below MIN_COSINE or the largest |difference| exceeds MAX_DIFF.
 const fs = require('fs');
 
 function writeNpy(path, dims, data) {
@@ -43,7 +43,7 @@ function readNpy(path) {
     return;
   }
   const ort = require('onnxruntime-node');
-  const [model, inPath, xinferPath, minCosineText] = args;
+  const [model, inPath, xinferPath, minCosineText, maxDiffText] = args;
   const x = readNpy(inPath);
   const want = readNpy(xinferPath);
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -64,5 +64,6 @@ function readNpy(path) {
   const cosine = dot / Math.sqrt(na * nb);
   console.log(`onnxruntime-node ${require('onnxruntime-node/package.json').version} vs xinfer: max |diff| ${maxDiff.toPrecision(4)}, ` +
               `cosine ${cosine.toFixed(6)}, arg-max agrees on ${agree}/${rows} rows`);
-  process.exit(agree === rows && cosine >= Number(minCosineText) ? 0 : 1);
+  const maxAllowed = maxDiffText === undefined ? Infinity : Number(maxDiffText);
+  process.exit(agree === rows && cosine >= Number(minCosineText) && maxDiff <= maxAllowed ? 0 : 1);
 })().catch((e) => { console.error(e.message); process.exit(2); });

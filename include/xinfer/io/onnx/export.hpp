@@ -8,6 +8,12 @@
 // scale x_scale * w_scale[c]. The graph keeps xinfer's tensor layout at its interface; convolution-like ops work
 // in NCHW, with a Transpose wherever a value changes layout (once per value). Each graph op has one exporter
 // function, found through Exporter::exporters().
+//
+// ONNX Runtime fuses the QDQ groups into QLinearConv / QGemm / QLinearGlobalAveragePool, which requantize exactly
+// as xinfer does (fp32 multiplier, round half to even), but its QLinearAdd folds the zero points into an fp32
+// constant and sums with two fp32 FMAs: a few per million of its outputs differ from xinfer's QAdd by 1, and the
+// layers after it carry that on (tests/io/ort_export_check.sh). ExportOptions::exact_int8_add writes each QAdd as
+// double arithmetic instead, which every runtime evaluates exactly as kernels/ref/requantize.hpp does.
 #include <cmath>
 #include <map>
 #include <set>
@@ -18,18 +24,27 @@
 #include "xinfer/graph/graph.hpp"
 #include "xinfer/io/protobuf.hpp"
 #include "xinfer/io/xinf.hpp"
+#include "xinfer/ops/quant_params.hpp"
 
 namespace xinfer::io::onnx {
+
+struct ExportOptions {
+    // Each QAdd as Cast -> Sub -> Mul per input, Add, Clip, Round, Add, Cast in double: ONNX Runtime then reproduces
+    // xinfer's integers exactly, but the file is no longer QDQ there (xinfer's importer does not read it back, other
+    // runtimes run those nodes in double).
+    bool exact_int8_add = false;
+};
 
 namespace detail {
 
 namespace w = pb::wire;
 
-enum OnnxType : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7 };
+enum OnnxType : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7, kDouble = 11 };
 
 class Exporter {
 public:
-    Exporter(const Graph& g, const ModelMetadata& meta) : g_(g), meta_(meta) {}
+    Exporter(const Graph& g, const ModelMetadata& meta, const ExportOptions& options)
+        : g_(g), meta_(meta), options_(options) {}
 
     std::string run() {
         for (auto& in : g_.inputs) {
@@ -101,6 +116,7 @@ private:
         return name;
     }
     std::string scalar_f32(const std::string& name, float v) { return initializer(name, kFloat, {}, &v, 4); }
+    std::string scalar_f64(const std::string& name, double v) { return initializer(name, kDouble, {}, &v, 8); }
     std::string scalar_u8(const std::string& name, int32_t zero_point_s8) {
         const uint8_t v = uint8_t(zero_point_s8 + 128);
         return initializer(name, kUint8, {}, &v, 1);
@@ -302,6 +318,7 @@ private:
         define(out, name, conv, conv ? 4 : 2);
     }
     void export_int8_add(const Node& n, const std::string& out) {
+        if (options_.exact_int8_add) return export_int8_add_exact(n, out);
         const bool nchw = value(n.inputs[0], n).nchw;
         const std::string a = dequantize(in_layout(n.inputs[0], nchw, n), qparams(n, "a"));
         const std::string b = dequantize(in_layout(n.inputs[1], nchw, n), qparams(n, "b"));
@@ -310,6 +327,37 @@ private:
         const std::string name = fresh(nchw ? out + "#nchw" : out);
         quantize(activation(n, y), name, qparams(n, "y"));
         define(out, name, nchw, value(n.inputs[0], n).rank);
+    }
+    // QAdd as kernels::ref::add_requantize computes it: (q - z) * (s / s_y) per input in double (exact products),
+    // one rounding of their sum, the clamp to the output's int8 bounds, Round (half to even) and the zero point.
+    void export_int8_add_exact(const Node& n, const std::string& out) {
+        const bool nchw = value(n.inputs[0], n).nchw;
+        const auto [sa, za] = qparams(n, "a");
+        const auto [sb, zb] = qparams(n, "b");
+        const auto [sy, zy] = qparams(n, "y");
+        const kernels::Requant rq = ops::make_requant({sy, zy}, {n.clip_min(), n.clip_max()});
+        const std::string a = scaled_f64(in_layout(n.inputs[0], nchw, n), za, sa / sy);
+        const std::string b = scaled_f64(in_layout(n.inputs[1], nchw, n), zb, sb / sy);
+        const std::string sum = fresh(out + "#sum"), clipped = fresh(out + "#clip"), rounded = fresh(out + "#round");
+        const std::string shifted = fresh(out + "#u8");
+        node("Add", {a, b}, sum);
+        node("Clip", {sum, scalar_f64(fresh(clipped + "_min"), rq.lo - rq.zero_point),
+                      scalar_f64(fresh(clipped + "_max"), rq.hi - rq.zero_point)},
+             clipped);
+        node("Round", {clipped}, rounded);
+        node("Add", {rounded, scalar_f64(fresh(shifted + "_zero_point"), rq.zero_point + 128)}, shifted);
+        const std::string name = fresh(nchw ? out + "#nchw" : out);
+        node("Cast", {shifted}, name, {attr_int("to", kUint8)});
+        define(out, name, nchw, value(n.inputs[0], n).rank);
+    }
+    // (q - z) * m in double for a uint8 tensor (q + 128, z + 128 as exported) and an fp32 multiplier m.
+    std::string scaled_f64(const std::string& onnx_u8, int32_t zero_point_s8, float m) {
+        const std::string wide = fresh(onnx_u8 + "#f64"), centered = fresh(onnx_u8 + "#centered");
+        const std::string scaled = fresh(onnx_u8 + "#scaled");
+        node("Cast", {onnx_u8}, wide, {attr_int("to", kDouble)});
+        node("Sub", {wide, scalar_f64(fresh(centered + "_zero_point"), zero_point_s8 + 128)}, centered);
+        node("Mul", {centered, scalar_f64(fresh(scaled + "_m"), m)}, scaled);
+        return scaled;
     }
     void export_int8_global_average_pool(const Node& n, const std::string& out) {
         const std::string x = dequantize(nchw_layout(n.inputs[0], n), qparams(n, "x"));
@@ -407,6 +455,7 @@ private:
 
     const Graph& g_;
     const ModelMetadata& meta_;
+    const ExportOptions options_;
     std::map<std::string, Value> values_;
     std::set<std::string> used_;
     std::vector<std::string> nodes_, initializers_;
@@ -415,8 +464,8 @@ private:
 }  // namespace detail
 
 // The serialized ONNX ModelProto of graph g (sorted, e.g. a Model's graph()).
-inline std::string export_onnx(const Graph& g, const ModelMetadata& metadata = {}) {
-    return detail::Exporter(g, metadata).run();
+inline std::string export_onnx(const Graph& g, const ModelMetadata& metadata = {}, const ExportOptions& options = {}) {
+    return detail::Exporter(g, metadata, options).run();
 }
 
 }  // namespace xinfer::io::onnx

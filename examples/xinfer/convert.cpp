@@ -12,9 +12,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-int export_onnx(const std::string& in, const std::string& out) {
+int export_onnx(const std::string& in, const std::string& out, bool exact_add) {
     const xinfer::Model m = xinfer::Model::load(in);
-    const std::string bytes = m.to_onnx();
+    xinfer::io::onnx::ExportOptions options;
+    options.exact_int8_add = exact_add;
+    const std::string bytes = m.to_onnx(options);
     std::ofstream f(out, std::ios::binary);
     f.write(bytes.data(), std::streamsize(bytes.size()));
     XINFER_CHECK(f.good(), ErrorCode::io, out, ": cannot write");
@@ -25,7 +27,7 @@ int export_onnx(const std::string& in, const std::string& out) {
 int convert_main(const Args& args) {
     XINFER_CHECK(args.positional.size() == 1, ErrorCode::invalid_argument, "convert: give one input model");
     const std::string out = args.need("-o");
-    if (ends_with(out, ".onnx")) return export_onnx(args.positional[0], out);
+    if (ends_with(out, ".onnx")) return export_onnx(args.positional[0], out, args.has("--exact-add"));
     xinfer::io::XinfModel m = xinfer::Model::import_file(args.positional[0]);
     if (has_preprocessing_flags(args))
         m.metadata.preprocessing = preprocessing_from_flags(args, m.metadata.preprocessing);
@@ -44,10 +46,13 @@ int convert_main(const Args& args) {
 Command convert_command() {
     return {"convert",
             "convert a model file to .xinf, storing labels and preprocessing, or to ONNX (-o OUT.onnx)",
-            "IN -o OUT.xinf [preprocessing]   (or -o OUT.onnx: ONNX export, int8 layers as QDQ)",
+            "IN -o OUT.xinf [preprocessing]   (or -o OUT.onnx [--exact-add]: ONNX export, int8 layers as QDQ)",
             "IN",
             with_preprocessing({
                 {"-o", "OUT", "the file to write: OUT.xinf, or OUT.onnx for an ONNX export (int8 layers as QDQ)"},
+                {"--exact-add", "",
+                 "ONNX export: int8 adds as double arithmetic, so ONNX Runtime reproduces xinfer's int8 exactly "
+                 "(its fused QLinearAdd rounds differently); xinfer itself does not read such files back"},
             }),
             convert_main,
             "IN: a .xinf, .onnx or TF.js model.json file. The preprocessing flags and --labels are stored in the "

@@ -137,8 +137,11 @@ public:
 
     void save(const std::string& path) const { io::save_xinf(path, impl_->executor.graph(), impl_->metadata); }
     std::vector<std::byte> save_to_memory() const { return io::write_xinf(impl_->executor.graph(), impl_->metadata); }
-    // The model as an ONNX file (opset 13; int8 layers in QDQ form) for other runtimes.
-    std::string to_onnx() const { return io::onnx::export_onnx(impl_->executor.graph(), impl_->metadata); }
+    // The model as an ONNX file (opset 13; int8 layers in QDQ form) for other runtimes. options.exact_int8_add
+    // writes int8 adds as double arithmetic that ONNX Runtime computes exactly as xinfer (see export.hpp).
+    std::string to_onnx(const io::onnx::ExportOptions& options = {}) const {
+        return io::onnx::export_onnx(impl_->executor.graph(), impl_->metadata, options);
+    }
 
     const std::vector<TensorSpec>& inputs() const { return impl_->inputs; }
     const std::vector<TensorSpec>& outputs() const { return impl_->outputs; }

@@ -30,6 +30,7 @@ const char* kNodeTests = "/usr/share/libonnx-testdata/data/node";
 struct Outcome {
     enum Kind { passed, skipped, failed } kind;
     std::string reason;
+    bool parameters_bound = false;  // passed only with the parameter inputs bound as constants
 };
 
 // A test_data_set_*/*.pb file as a constant (to_constant copies, so the mapping may go).
@@ -159,7 +160,10 @@ Outcome run_case(const fs::path& dir) {
             result = run_data_set(*model, set, unbound);
             if (result.kind != Outcome::passed) break;
         }
-        if (result.kind != Outcome::skipped) return result;
+        if (result.kind != Outcome::skipped) {
+            result.parameters_bound = attempt == 1;
+            return result;
+        }
         reason = result.reason;
     }
     return {Outcome::skipped, reason};
@@ -176,19 +180,23 @@ TEST_CASE("ONNX backend node tests: every supported test passes") {
     for (const auto& d : fs::directory_iterator(kNodeTests))
         if (fs::exists(d.path() / "model.onnx")) dirs.push_back(d.path());
     std::sort(dirs.begin(), dirs.end());
-    size_t passed = 0, skipped = 0;
+    size_t passed = 0, skipped = 0, passed_bound = 0;
     std::vector<std::string> failures;
     std::map<std::string, size_t> skip_reasons;
     std::string passed_list;
     for (const auto& dir : dirs) {
         const Outcome r = run_case(dir);
         const std::string name = dir.filename().string();
-        if (r.kind == Outcome::passed) ++passed, passed_list += " " + name;
+        if (r.kind == Outcome::passed) ++passed, passed_bound += r.parameters_bound, passed_list += " " + name;
         else if (r.kind == Outcome::skipped) ++skipped, ++skip_reasons[r.reason];
         else failures.push_back(name + ": " + r.reason);
     }
     std::printf("ONNX node tests: %zu passed, %zu skipped, %zu failed (of %zu)\n", passed, skipped, failures.size(),
                 dirs.size());
+    // Run as written, parameters (weights, scales, zero points) arrive as graph inputs, as ONNX Runtime's backend
+    // test feeds them; xinfer needs them as constants, so those tests pass only when bound. Both counts, until equal.
+    std::printf("ONNX node tests as written: %zu passed; with parameter inputs bound as constants: %zu more\n",
+                passed - passed_bound, passed_bound);
     std::printf("passed:%s\n", passed_list.c_str());
     for (auto& [reason, count] : skip_reasons) std::printf("  skipped %4zu: %s\n", count, reason.c_str());
     for (auto& f : failures) std::printf("  FAILED %s\n", f.c_str());

@@ -237,6 +237,66 @@ TEST_CASE("ONNX QDQ: uint8 activations and weights with zero point 128 are int8 
     }
 }
 
+namespace {
+Bytes attr_tensor(const std::string& name, const Bytes& t) { return delimited(5, str(1, name) + vint(20, 4) + delimited(5, t)); }
+
+// The chain of qdq_chain as exporters such as PyTorch's write it: parameters as Constant nodes instead of
+// initializers, zero points made by ConstantOfShape (int32 0 or the value) and a Cast to the quantized type, the
+// int32 bias as a Cast of a float constant.
+Bytes qdq_chain_exporter_style(const ChainParams& p) {
+    GraphBytes g;
+    g.input("x", {1, 2, 4, 4}).output("y", {1, 2, 4, 4});
+    auto constant = [&](const std::string& name, const Bytes& t) {
+        g.node("Constant", {}, {name}, name + "_const", attr_tensor("value", t));
+    };
+    auto zero_point = [&](const std::string& name, std::vector<int64_t> dims, int value, int type) {
+        constant(name + "_shape", tensor<int64_t>("", {int64_t(dims.size())}, 7, dims));
+        g.node("ConstantOfShape", {name + "_shape"}, {name + "_i32"}, name + "_fill",
+               attr_tensor("value", tensor<int32_t>("", {1}, INT32, {value})));
+        g.node("Cast", {name + "_i32"}, {name}, name + "_cast", attr_int("to", type));
+    };
+    constant("xs", tensor<float>("", {}, FLOAT, {p.x_scale}));
+    constant("rs", tensor<float>("", {}, FLOAT, {p.r_scale}));
+    constant("ys", tensor<float>("", {}, FLOAT, {p.y_scale}));
+    zero_point("xz", {}, p.x_zp, INT8);
+    zero_point("rz", {}, p.r_zp, INT8);
+    zero_point("yz", {}, p.y_zp, INT8);
+    constant("w", tensor<int8_t>("", {2, 2, 3, 3}, INT8, p.w));
+    constant("ws", tensor<float>("", {2}, FLOAT, p.w_scale));
+    zero_point("wz", {2}, 0, INT8);
+    constant("b_float", tensor<float>("", {2}, FLOAT, {float(p.b[0]), float(p.b[1])}));
+    g.node("Cast", {"b_float"}, {"b"}, "b_cast", attr_int("to", INT32));
+    constant("bs", tensor<float>("", {2}, FLOAT, {p.x_scale * p.w_scale[0], p.x_scale * p.w_scale[1]}));
+    zero_point("bz", {2}, 0, INT32);
+    g.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"}, "q_x")
+        .node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"}, "dq_x")
+        .node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"}, "dq_w", attr_int("axis", 0))
+        .node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"}, "dq_b", attr_int("axis", 0))
+        .node("Conv", {"xd", "wd", "bd"}, {"c"}, "conv", attr_ints("pads", {1, 1, 1, 1}))
+        .node("Relu", {"c"}, {"r"}, "relu")
+        .node("QuantizeLinear", {"r", "rs", "rz"}, {"rq"}, "q_r")
+        .node("DequantizeLinear", {"rq", "rs", "rz"}, {"rd"}, "dq_r")
+        .node("Add", {"rd", "xd"}, {"a"}, "add")
+        .node("QuantizeLinear", {"a", "ys", "yz"}, {"aq"}, "q_a")
+        .node("DequantizeLinear", {"aq", "ys", "yz"}, {"y"}, "dq_y");
+    return g.model();
+}
+}  // namespace
+
+TEST_CASE("ONNX QDQ: Constant nodes, ConstantOfShape and Cast of parameters fold and fuse like initializers") {
+    const ChainParams p;
+    const Model plain = load(qdq_chain(p, false));
+    const Model exported = load(qdq_chain_exporter_style(p));
+    CHECK(op_counts(exported) == op_counts(plain));
+    CHECK(op_counts(exported).count("QConv") == 1);
+    for (uint32_t seed = 0; seed < 4; ++seed) {
+        const auto x = array({1, 2, 4, 4}, pseudo_random(32, seed, -4.0f, 4.0f));
+        const auto y = exported.run(x);
+        CHECK(y == plain.run(x));
+        CHECK(std::any_of(y.begin(), y.end(), [](float v) { return v != 0.0f; }));
+    }
+}
+
 TEST_CASE("ONNX QDQ: patterns that do not fuse still run, in fp32 between the quantization nodes") {
     SUBCASE("asymmetric uint8 weights fold to fp32; Sigmoid between DQ and Q runs in fp32") {
         GraphBytes g;

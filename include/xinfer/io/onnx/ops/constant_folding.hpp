@@ -3,6 +3,9 @@
 // Reshape, weights laid out for another framework, ...) into constants. A dynamic batch dimension folds as -1, which
 // Reshape reads as "the batch". A fold that does not apply declines, and the op is imported as usual.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,6 +55,26 @@ inline Status fold_transpose(ImportContext& ctx, const NodeProto& n) {
     return Status::converted();
 }
 
+// A constant's values as `to` (uint8, int8 or int32): integers kept, floats truncated toward zero as ONNX's Cast
+// does; a value outside the type's range is unsupported (ONNX leaves it undefined).
+inline Result<Constant> integer_cast(const Constant& x, DataType to) {
+    const bool is_float = x.dtype == DataType::f32;
+    const std::vector<float> floats = is_float ? const_floats(x) : std::vector<float>{};
+    const int64_t lo = to == DataType::u8 ? 0 : to == DataType::s8 ? -128 : std::numeric_limits<int32_t>::min();
+    const int64_t hi = to == DataType::u8 ? 255 : to == DataType::s8 ? 127 : std::numeric_limits<int32_t>::max();
+    std::vector<std::byte> bytes(x.numel() * size_of(to));
+    for (size_t i = 0; i < x.numel(); ++i) {
+        const double d = is_float ? std::trunc(double(floats[i])) : double(integer_at(x, i));
+        if (!(d >= double(lo) && d <= double(hi))) return Status::unsupported("cast of a constant out of range");
+        const int32_t v = int32_t(d);
+        if (to == DataType::s32) std::memcpy(bytes.data() + i * 4, &v, 4);
+        else bytes[i] = std::byte(uint8_t(v & 0xff));  // uint8, or int8 in two's complement
+    }
+    return Constant::copy_of(to, x.shape, bytes.data(), bytes.size());
+}
+
+// Cast of a constant: to float32 and int64 (shape arithmetic), or to uint8 / int8 / int32 (zero points and biases
+// that exporters such as PyTorch's write as a Cast of another constant).
 inline Status fold_cast(ImportContext& ctx, const NodeProto& n) {
     const Constant& x = const_at(ctx, n, 0);
     const int64_t to = attr_int(n, "to", 0);
@@ -62,9 +85,34 @@ inline Status fold_cast(ImportContext& ctx, const NodeProto& n) {
         std::vector<int64_t> v(f.size());
         for (size_t i = 0; i < f.size(); ++i) v[i] = int64_t(f[i]);
         ctx.set_const(n.output[0], ints_constant(x.shape, v));
+    } else if (to == int64_t(ElemType::uint8) || to == int64_t(ElemType::int8) || to == int64_t(ElemType::int32)) {
+        const DataType dt = to == int64_t(ElemType::uint8) ? DataType::u8
+                            : to == int64_t(ElemType::int8) ? DataType::s8 : DataType::s32;
+        XINFER_ONNX_LET(c, integer_cast(x, dt));
+        ctx.set_const(n.output[0], std::move(c));
     } else {
         return Status::unsupported("cast of a constant to type " + std::to_string(to));
     }
+    return Status::converted();
+}
+
+// ConstantOfShape: a constant shape filled with the one value of the `value` attribute (default float 0), as
+// exporters write zero points and shape-derived fills.
+inline Status fold_constant_of_shape(ImportContext& ctx, const NodeProto& n) {
+    const Constant& shape_c = const_at(ctx, n, 0);
+    XINFER_CHECK(shape_c.dtype == DataType::s64 && shape_c.shape.size() == 1, ErrorCode::invalid_model,
+                 "ConstantOfShape takes a 1-D int64 shape");
+    const Shape shape(shape_c.as<int64_t>(), shape_c.as<int64_t>() + shape_c.numel());
+    Constant value = Constant::from_floats({1}, {0.0f});
+    for (auto& a : n.attribute)
+        if (a.name == "value") value = to_constant(a.t, "", ctx.source);
+    XINFER_CHECK(value.numel() == 1, ErrorCode::invalid_model, "ConstantOfShape's value must hold one element");
+    const size_t count = checked_numel(shape), width = size_of(value.dtype);
+    XINFER_CHECK(count <= (size_t(1) << 28), ErrorCode::invalid_model, "ConstantOfShape of ", ::xinfer::to_string(shape),
+                 " is too large");
+    std::vector<std::byte> bytes(count * width);
+    for (size_t i = 0; i < count; ++i) std::memcpy(bytes.data() + i * width, value.data, width);
+    ctx.set_const(n.output[0], Constant::copy_of(value.dtype, shape, bytes.data(), bytes.size()));
     return Status::converted();
 }
 
@@ -155,7 +203,7 @@ inline const std::map<std::string, Converter>& constant_folds() {
         {"Cast", fold_cast},         {"Unsqueeze", fold_reshape}, {"Squeeze", fold_reshape},
         {"Reshape", fold_reshape},   {"Flatten", fold_reshape},   {"Gather", fold_gather},
         {"Concat", fold_concat},     {"Add", fold_arithmetic},    {"Sub", fold_arithmetic},
-        {"Mul", fold_arithmetic},    {"Div", fold_arithmetic},
+        {"Mul", fold_arithmetic},    {"Div", fold_arithmetic},    {"ConstantOfShape", fold_constant_of_shape},
     };
     return folds;
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "model_inputs.hpp"
 #include "testing.hpp"
 
 #include "xinfer/xinfer.hpp"
@@ -14,13 +15,7 @@ using namespace xinfer;
 
 namespace {
 const char* kSmallModel = "builtin:mobilenet_v2?alpha=0.35&size=64&classes=10&seed=5";
-
-xt::xarray<float> random_input(size_t n, size_t size, uint32_t seed) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, size, size, 3});
-    std::mt19937 rng(seed);
-    testing::fill_random(x.data(), x.size(), rng);
-    return x;
-}
+using testing::random_nhwc;
 
 std::vector<uint8_t> random_pixels(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);
@@ -43,7 +38,7 @@ void check_error(F&& f, ErrorCode code, const std::string& part) {
 
 TEST_CASE("TensorView: a run into caller buffers equals the xarray form, by position and by name") {
     const Model m = Model::load(kSmallModel);
-    const auto x = random_input(2, 64, 11);
+    const auto x = random_nhwc(2, 64, 11);
     const xt::xarray<float> want = m.run(x);
     testing::check_not_constant(want.data(), want.size());
     const Shape in_shape{2, 64, 64, 3};
@@ -68,7 +63,7 @@ TEST_CASE("TensorView: a run into caller buffers equals the xarray form, by posi
 
 TEST_CASE("TensorView: wrong names, dtypes, shapes and null buffers are clear errors") {
     const Model m = Model::load(kSmallModel);
-    const auto x = random_input(1, 64, 12);
+    const auto x = random_nhwc(1, 64, 12);
     const Shape in_shape{1, 64, 64, 3};
     std::vector<float> out(10);
     const std::string in_name = m.inputs()[0].name;
@@ -121,7 +116,7 @@ TEST_CASE("Session: inputs and outputs in the arena, kept across runs and reshap
     const Model m = Model::load(kSmallModel);
     Session s(m);
     CHECK(s.input_shapes() == std::vector<Shape>{{1, 64, 64, 3}});
-    const auto x1 = random_input(1, 64, 21);
+    const auto x1 = random_nhwc(1, 64, 21);
     TensorView in = s.input(0);
     CHECK(in.shape == Shape{1, 64, 64, 3});
     std::copy(x1.begin(), x1.end(), in.as<float>());
@@ -136,7 +131,7 @@ TEST_CASE("Session: inputs and outputs in the arena, kept across runs and reshap
     CHECK(std::equal(first.begin(), first.end(), out.as<float>()));
 
     s.reshape({{3, 64, 64, 3}});
-    const auto x3 = random_input(3, 64, 22);
+    const auto x3 = random_nhwc(3, 64, 22);
     std::copy(x3.begin(), x3.end(), s.input(m.inputs()[0].name).as<float>());
     s.run();
     const xt::xarray<float> want3 = m.run(x3);
@@ -149,7 +144,7 @@ TEST_CASE("Session: one per thread, concurrently, each equal to Model::run") {
     const Model m = Model::load(kSmallModel, ModelOptions{2});
     std::vector<xt::xarray<float>> inputs, want;
     for (uint32_t t = 0; t < 3; ++t) {
-        inputs.push_back(random_input(1, 64, 30 + t));
+        inputs.push_back(random_nhwc(1, 64, 30 + t));
         want.push_back(m.run(inputs.back()));
     }
     std::vector<int> ok(3, 0);

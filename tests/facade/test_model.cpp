@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "model_inputs.hpp"
 #include "testing.hpp"
 #include <xtensor/xview.hpp>
 
@@ -12,18 +13,12 @@ using namespace xinfer;
 
 namespace {
 const char* kSmall = "builtin:mobilenet_v2?alpha=0.35&size=64&classes=10&seed=3";
-
-xt::xarray<float> random_batch(size_t n, size_t size, uint32_t seed) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, size, size, 3});
-    std::mt19937 rng(seed);
-    testing::fill_random(x.data(), x.size(), rng);
-    return x;
-}
+using testing::random_nhwc;
 }  // namespace
 
 TEST_CASE("Model: save / load / load_from_memory give bit-identical outputs") {
     const Model m = Model::load(kSmall);
-    const auto x = random_batch(2, 64, 1);
+    const auto x = random_nhwc(2, 64, 1);
     const auto y = m.run(x);
     CHECK(y.shape()[0] == 2);
     CHECK(y.shape()[1] == 10);
@@ -42,7 +37,7 @@ TEST_CASE("Model: save / load / load_from_memory give bit-identical outputs") {
 
 TEST_CASE("Model: batch N equals N single runs; more threads give the same result") {
     const Model m = Model::load(kSmall);
-    const auto x = random_batch(3, 64, 2);
+    const auto x = random_nhwc(3, 64, 2);
     RunOptions two;
     two.threads = 2;
     const auto y = m.run(x, two);
@@ -57,7 +52,7 @@ TEST_CASE("Model: concurrent run() from 4 threads gives identical results") {
     const Model m = Model::load(kSmall);
     std::vector<xt::xarray<float>> inputs, expected;
     for (uint32_t i = 0; i < 4; ++i) {
-        inputs.push_back(random_batch(1 + i % 2, 64, 10 + i));
+        inputs.push_back(random_nhwc(1 + i % 2, 64, 10 + i));
         expected.push_back(m.run(inputs.back()));
     }
     std::vector<int> mismatches(4, 0);
@@ -84,7 +79,7 @@ TEST_CASE("Model: classify raw RGB pixels of any size; errors on bad input") {
     CHECK(top[0].label == "class " + std::to_string(top[0].index));
     CHECK_THROWS_AS(m.classify(img.data(), 0, 53, 3), Error);
     CHECK_THROWS_AS(m.classify(nullptr, 37, 53, 3), Error);
-    CHECK_THROWS_AS(m.run(random_batch(1, 65, 1)), Error);  // wrong spatial size
+    CHECK_THROWS_AS(m.run(random_nhwc(1, 65, 1)), Error);  // wrong spatial size
 }
 
 TEST_CASE("Model: bad sources give clear errors") {

@@ -144,6 +144,21 @@ struct ChainParams {
     std::vector<int32_t> b{120, -340};
 };
 
+// The nodes of the chain below, on parameters named xs/xz, w/ws/wz, b/bs/bz, rs/rz, ys/yz.
+void add_chain_nodes(GraphBytes& g) {
+    g.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"}, "q_x")
+        .node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"}, "dq_x")
+        .node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"}, "dq_w", attr_int("axis", 0))
+        .node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"}, "dq_b", attr_int("axis", 0))
+        .node("Conv", {"xd", "wd", "bd"}, {"c"}, "conv", attr_ints("pads", {1, 1, 1, 1}))
+        .node("Relu", {"c"}, {"r"}, "relu")
+        .node("QuantizeLinear", {"r", "rs", "rz"}, {"rq"}, "q_r")
+        .node("DequantizeLinear", {"rq", "rs", "rz"}, {"rd"}, "dq_r")
+        .node("Add", {"rd", "xd"}, {"a"}, "add")
+        .node("QuantizeLinear", {"a", "ys", "yz"}, {"aq"}, "q_a")
+        .node("DequantizeLinear", {"aq", "ys", "yz"}, {"y"}, "dq_y");
+}
+
 // x [1,2,4,4] -> Q -> DQ -+-> Conv 3x3 (W: DQ int8 per channel, B: DQ int32) -> Relu -> Q -> DQ -> Add -> Q -> DQ -> y
 //                         +-------------------------------------------------------------------^  (the shared DQ)
 Bytes qdq_chain(const ChainParams& p, bool u8) {
@@ -163,17 +178,7 @@ Bytes qdq_chain(const ChainParams& p, bool u8) {
     g.init<float>("ws", {2}, FLOAT, p.w_scale);
     g.init<int32_t>("b", {2}, INT32, p.b).init<int32_t>("bz", {2}, INT32, {0, 0});
     g.init<float>("bs", {2}, FLOAT, {p.x_scale * p.w_scale[0], p.x_scale * p.w_scale[1]});
-    g.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"}, "q_x")
-        .node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"}, "dq_x")
-        .node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"}, "dq_w", attr_int("axis", 0))
-        .node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"}, "dq_b", attr_int("axis", 0))
-        .node("Conv", {"xd", "wd", "bd"}, {"c"}, "conv", attr_ints("pads", {1, 1, 1, 1}))
-        .node("Relu", {"c"}, {"r"}, "relu")
-        .node("QuantizeLinear", {"r", "rs", "rz"}, {"rq"}, "q_r")
-        .node("DequantizeLinear", {"rq", "rs", "rz"}, {"rd"}, "dq_r")
-        .node("Add", {"rd", "xd"}, {"a"}, "add")
-        .node("QuantizeLinear", {"a", "ys", "yz"}, {"aq"}, "q_a")
-        .node("DequantizeLinear", {"aq", "ys", "yz"}, {"y"}, "dq_y");
+    add_chain_nodes(g);
     return g.model();
 }
 
@@ -268,17 +273,7 @@ Bytes qdq_chain_exporter_style(const ChainParams& p) {
     g.node("Cast", {"b_float"}, {"b"}, "b_cast", attr_int("to", INT32));
     constant("bs", tensor<float>("", {2}, FLOAT, {p.x_scale * p.w_scale[0], p.x_scale * p.w_scale[1]}));
     zero_point("bz", {2}, 0, INT32);
-    g.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"}, "q_x")
-        .node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"}, "dq_x")
-        .node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"}, "dq_w", attr_int("axis", 0))
-        .node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"}, "dq_b", attr_int("axis", 0))
-        .node("Conv", {"xd", "wd", "bd"}, {"c"}, "conv", attr_ints("pads", {1, 1, 1, 1}))
-        .node("Relu", {"c"}, {"r"}, "relu")
-        .node("QuantizeLinear", {"r", "rs", "rz"}, {"rq"}, "q_r")
-        .node("DequantizeLinear", {"rq", "rs", "rz"}, {"rd"}, "dq_r")
-        .node("Add", {"rd", "xd"}, {"a"}, "add")
-        .node("QuantizeLinear", {"a", "ys", "yz"}, {"aq"}, "q_a")
-        .node("DequantizeLinear", {"aq", "ys", "yz"}, {"y"}, "dq_y");
+    add_chain_nodes(g);
     return g.model();
 }
 }  // namespace

@@ -10,6 +10,9 @@
 using namespace xinfer;
 using namespace xinfer::testing::pbwire;
 
+// Everything here lives in its own namespace, so that the file may share a unity build with the other ONNX tests
+// (whose helpers have the same names).
+namespace onnx_dynamic_test {
 namespace {
 
 Bytes str(uint32_t field, const std::string& s) { return delimited(field, s); }
@@ -201,6 +204,7 @@ TEST_CASE("ONNX dynamic: a Reshape or Shape that needs a concrete free dimension
                                 delimited(11, value_info("x", {"batch", "3", "height", "width"})) +
                                 delimited(12, value_info("y", {"batch", "3", "hw"})));
     const std::string r = error_of(reshape);
+    MESSAGE(r);
     CHECK(r.find("flatten_hw") != std::string::npos);
     CHECK(r.find("reshape of a dynamic dimension") != std::string::npos);
     // Shape -> Gather -> Reshape: the shape would have to be computed at run time.
@@ -211,6 +215,7 @@ TEST_CASE("ONNX dynamic: a Reshape or Shape that needs a concrete free dimension
                                     delimited(11, value_info("x", {"batch", "3", "height", "width"})) +
                                     delimited(12, value_info("y", {"n"})));
     const std::string s = error_of(shape_graph);
+    MESSAGE(s);
     CHECK(s.find("shape_of_x") != std::string::npos);
     CHECK(s.find("computed at run time") != std::string::npos);
 }
@@ -250,3 +255,5 @@ TEST_CASE("Run context plan cache: up to 4 input-shape sets, the least recently 
     CHECK(one.plans.size() == 1);
     CHECK(one.current()->input_shapes == std::vector<Shape>{{2, 3}});
 }
+
+}  // namespace onnx_dynamic_test

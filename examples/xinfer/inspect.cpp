@@ -8,13 +8,22 @@
 namespace xinfer::cli {
 namespace {
 
+// Shapes with their free dimensions by name, e.g. [batch, 3, height, width].
 void print_tensor_specs(const xinfer::Model& model) {
     for (auto& spec : model.inputs())
         std::printf("input   %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
-                    xinfer::to_string(spec.shape).c_str());
+                    spec.describe_shape().c_str());
     for (auto& spec : model.outputs())
         std::printf("output  %-24s %s %s\n", spec.name.c_str(), xinfer::to_string(spec.dtype),
-                    xinfer::to_string(spec.shape).c_str());
+                    spec.describe_shape().c_str());
+}
+
+// Whether some input has a free dimension besides the batch (its plan then depends on the input size).
+bool has_free_inner_dimension(const xinfer::Model& model) {
+    for (auto& spec : model.inputs())
+        for (size_t d = 1; d < spec.shape.size(); ++d)
+            if (spec.shape[d] < 0) return true;
+    return false;
 }
 
 // Constant (weight) elements per node, by node name.
@@ -32,10 +41,14 @@ std::map<std::string, size_t> parameters_by_node(const xinfer::Graph& graph) {
 int inspect_main(const Args& args) {
     const int batch = args.get_int("--batch", 1, 1, 4096);
     const xinfer::Model model = load_model(args, 1);
+    print_tensor_specs(model);
+    if (has_free_inner_dimension(model)) {
+        std::printf("\nthe layers' shapes and memory depend on the input size: `xinfer run` a concrete input\n");
+        return 0;
+    }
     std::vector<xinfer::Shape> shapes;
     for (auto& spec : model.inputs()) shapes.push_back(concrete_shape(spec, batch));
     const xinfer::ModelPlan plan = model.plan(shapes, 1);
-    print_tensor_specs(model);
     std::printf("\n%-4s %-28s %-34s %-20s %10s %12s\n", "#", "layer", "op / kernel", "output", "params", "MACs");
     size_t total_params = 0;
     auto params_of = parameters_by_node(model.graph());

@@ -45,6 +45,17 @@ struct TensorSpec {
     std::string name;
     DataType dtype = DataType::f32;
     Shape shape;  // -1: any size (the batch, or a free spatial dimension)
+    std::vector<std::string> dim_names = {};  // per dimension ("batch", "height"; "" unnamed), or empty
+
+    // "[batch, 3, height, width]": free dimensions by name (-1 when unnamed), the others by size.
+    std::string describe_shape() const {
+        std::string s = "[";
+        for (size_t d = 0; d < shape.size(); ++d) {
+            const std::string name = d < dim_names.size() ? dim_names[d] : "";
+            s += (d ? ", " : "") + (shape[d] >= 0 ? std::to_string(shape[d]) : name.empty() ? "-1" : name);
+        }
+        return s + "]";
+    }
 };
 
 struct Prediction {
@@ -89,13 +100,37 @@ struct Profile {
 };
 
 namespace detail {
-// What a run borrows: a thread pool, an activation arena and the plan for the last input shapes it saw.
+// What a run borrows: a thread pool, an activation arena and the plans of the input shapes it saw last.
+// Plan cache policy: a pooled context keeps the plans of up to kPooledPlans distinct sets of input shapes, the
+// least recently used evicted first, so that alternating sizes do not plan again; a Session's context keeps one
+// (its current shapes). The arena grows to the largest plan used and is shared by all of them.
 struct RunContext {
-    explicit RunContext(int threads_) : threads(threads_), pool(threads_) {}
+    static constexpr size_t kPooledPlans = 4;
+    explicit RunContext(int threads_, size_t max_plans_ = kPooledPlans)
+        : threads(threads_), max_plans(max_plans_), pool(threads_) {}
     int threads;
+    size_t max_plans;
     ThreadPool pool;
     Arena arena;
-    std::optional<ExecutionPlan> plan;
+    std::vector<ExecutionPlan> plans;  // most recently used first
+
+    // The most recently used plan, or null before the first.
+    const ExecutionPlan* current() const { return plans.empty() ? nullptr : &plans.front(); }
+    // The cached plan for these shapes, moved to the front; null when there is none.
+    const ExecutionPlan* find(const std::vector<Shape>& shapes) {
+        for (size_t i = 0; i < plans.size(); ++i)
+            if (plans[i].input_shapes == shapes) {
+                std::rotate(plans.begin(), plans.begin() + long(i), plans.begin() + long(i) + 1);
+                return &plans.front();
+            }
+        return nullptr;
+    }
+    // Caches a new plan in front, evicting the least recently used beyond max_plans.
+    const ExecutionPlan& add(ExecutionPlan p) {
+        plans.insert(plans.begin(), std::move(p));
+        if (plans.size() > max_plans) plans.resize(max_plans);
+        return plans.front();
+    }
 };
 }  // namespace detail
 
@@ -163,7 +198,7 @@ public:
             for (size_t d = 0; d < s.size(); ++d) {
                 if (s[d] >= 0) continue;
                 XINFER_CHECK(d == 0, ErrorCode::invalid_argument, "input '", spec.name, "' has a free dimension ", d,
-                             " in ", to_string(spec.shape), ": give the input shapes explicitly");
+                             " in ", spec.describe_shape(), ": give the input shapes explicitly");
                 s[d] = batch;
             }
             shapes.push_back(std::move(s));
@@ -328,8 +363,8 @@ private:
         Impl(Graph g, io::ModelMetadata meta, const ModelOptions& o)
             : options(o), metadata(std::move(meta)), executor(std::move(g), ExecutorOptions{o.kernels, o.fuse_blocks}) {
             XINFER_CHECK(o.threads >= 1 && o.threads <= 256, ErrorCode::invalid_argument, "threads must be in [1, 256]");
-            for (auto& v : executor.graph().inputs) inputs.push_back({v.name, v.dtype, v.shape});
-            for (auto& v : executor.graph().outputs) outputs.push_back({v.name, v.dtype, v.shape});
+            for (auto& v : executor.graph().inputs) inputs.push_back({v.name, v.dtype, v.shape, v.dim_names});
+            for (auto& v : executor.graph().outputs) outputs.push_back({v.name, v.dtype, v.shape, v.dim_names});
             for (auto& v : executor.graph().inputs)
                 XINFER_CHECK(v.dtype == DataType::f32, ErrorCode::unsupported_op, "input '", v.name, "' has dtype ",
                              to_string(v.dtype), "; this build runs float32 models");
@@ -384,12 +419,11 @@ private:
         return views;
     }
 
-    // The plan for these shapes, cached in the context (planning again only when the shapes change).
+    // The plan for these shapes from the context's cache, planned and cached when it has none.
     const ExecutionPlan& ensure_plan(detail::RunContext& ctx, const std::vector<Shape>& shapes,
                                      bool pin_inputs = false) const {
-        if (!ctx.plan || ctx.plan->input_shapes != shapes)
-            ctx.plan = impl_->executor.plan(shapes, ctx.threads, pin_inputs);
-        return *ctx.plan;
+        if (const ExecutionPlan* cached = ctx.find(shapes)) return *cached;
+        return ctx.add(impl_->executor.plan(shapes, ctx.threads, pin_inputs));
     }
 
     // The axis that holds an image input's 3 channels: 3 (NHWC) or, for imported NCHW models, 1.

@@ -22,7 +22,7 @@ public:
     // threads 0: the model's default. Plans for batch 1 when that determines every input shape; otherwise call
     // reshape() before input() and output().
     explicit Session(Model model, int threads = 0)
-        : model_(std::move(model)), ctx_(threads > 0 ? threads : model_.threads()) {
+        : model_(std::move(model)), ctx_(threads > 0 ? threads : model_.threads(), /*max_plans=*/1) {
         bool only_batch_free = true;
         for (auto& spec : model_.inputs())
             for (size_t d = 1; d < spec.shape.size(); ++d) only_batch_free = only_batch_free && spec.shape[d] >= 0;
@@ -32,13 +32,12 @@ public:
     // Plans for these input shapes (nothing happens when they are the current ones). Views taken before a change
     // of shapes are invalid afterwards.
     void reshape(const std::vector<Shape>& input_shapes) {
-        if (ctx_.plan && ctx_.plan->input_shapes == input_shapes) return;
+        if (ctx_.current() && ctx_.current()->input_shapes == input_shapes) return;
         const ExecutionPlan& plan = model_.ensure_plan(ctx_, input_shapes, /*pin_inputs=*/true);
         Executor::prepare_arena(plan, ctx_.arena);
     }
     const std::vector<Shape>& input_shapes() const {
-        XINFER_CHECK(ctx_.plan, ErrorCode::invalid_argument, "the session has no input shapes yet: call reshape()");
-        return ctx_.plan->input_shapes;
+        return plan().input_shapes;
     }
 
     TensorView input(size_t i) { return view(executor().input_ids(), model_.inputs(), i); }
@@ -48,22 +47,25 @@ public:
 
     // Runs the model on what the input views hold. op_ns, when given, receives each layer's wall time.
     void run(std::vector<double>* op_ns = nullptr) {
-        XINFER_CHECK(ctx_.plan, ErrorCode::invalid_argument, "the session has no input shapes yet: call reshape()");
-        executor().run_steps(*ctx_.plan, ctx_.arena, ctx_.pool, op_ns);
+        executor().run_steps(plan(), ctx_.arena, ctx_.pool, op_ns);
     }
 
     const Model& model() const { return model_; }
 
 private:
     const Executor& executor() const { return model_.executor(); }
+    // The one plan the session keeps: that of its current input shapes.
+    const ExecutionPlan& plan() const {
+        XINFER_CHECK(ctx_.current(), ErrorCode::invalid_argument, "the session has no input shapes yet: call reshape()");
+        return *ctx_.current();
+    }
 
     TensorView view(const std::vector<int>& ids, const std::vector<TensorSpec>& specs, size_t i) {
-        XINFER_CHECK(ctx_.plan, ErrorCode::invalid_argument, "the session has no input shapes yet: call reshape()");
+        const ExecutionPlan& p = plan();
         XINFER_CHECK(i < ids.size(), ErrorCode::invalid_argument, "index ", i, " out of range: the model has ",
                      ids.size());
         const int id = ids[i];
-        return TensorView(Executor::value_data(*ctx_.plan, ctx_.arena, id), specs[i].dtype,
-                          ctx_.plan->shapes[size_t(id)]);
+        return TensorView(Executor::value_data(p, ctx_.arena, id), specs[i].dtype, p.shapes[size_t(id)]);
     }
 
     Model model_;

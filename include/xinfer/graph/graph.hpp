@@ -140,11 +140,20 @@ struct Node {
     std::string describe() const { return "node '" + name + "' (" + op + ")"; }
 };
 
-// A graph input or output. The leading (batch) dimension of a shape may be -1: any batch.
+// A graph input or output. A dimension of -1 takes any size at run time (the batch, or e.g. the height and width
+// of an image input). dim_names optionally names dimensions ("batch", "height"; "" for a concrete or unnamed one):
+// empty, or one entry per dimension.
 struct ValueInfo {
     std::string name;
     DataType dtype = DataType::f32;
     Shape shape;
+    std::vector<std::string> dim_names = {};  // "= {}": aggregate initialisers may leave it out
+
+    // The name of dimension d, or "" when it has none.
+    const std::string& dim_name(size_t d) const {
+        static const std::string none;
+        return d < dim_names.size() ? dim_names[d] : none;
+    }
 };
 
 struct Graph {

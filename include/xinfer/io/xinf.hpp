@@ -4,12 +4,15 @@
 //   format          "xinfer"
 //   format_version  "1"
 //   graph           {"inputs": [ValueInfo], "outputs": [ValueInfo], "nodes": [Node]}
-//                   ValueInfo {"name", "dtype", "shape"}; Node {"name", "op", "inputs", "outputs", "attrs"} with
+//                   ValueInfo {"name", "dtype", "shape", "dim_names"?} (dim_names: one per dimension, "" when
+//                   unnamed; present only when some dimension is named);
+//                   Node {"name", "op", "inputs", "outputs", "attrs"} with
 //                   attrs {key: {"i": int} | {"f": number} | {"s": string} | {"ints": [...]} | {"floats": [...]}}
 //   labels          ["class 0", ...]                                  (optional)
 //   preprocessing   {"scale", "mean", "std", "width", "height", "resize"}  (optional)
 //   content_hash    hex digest (io/hash.hpp) of every other metadata entry and every tensor's name, dtype, shape
 //                   and bytes: a truncated, corrupted or edited file fails to load.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,12 +73,20 @@ inline Attribute attribute_from_json(const json& j) {
     XINFER_THROW(ErrorCode::invalid_model, "malformed graph or metadata: unknown attribute kind '", kind, "'");
 }
 
+// "dim_names" is written only when some dimension has a name, so files of models without names keep their bytes.
 inline json value_info_to_json(const ValueInfo& v) {
-    return {{"name", v.name}, {"dtype", ::xinfer::to_string(v.dtype)}, {"shape", v.shape}};
+    json j{{"name", v.name}, {"dtype", ::xinfer::to_string(v.dtype)}, {"shape", v.shape}};
+    const bool named = std::any_of(v.dim_names.begin(), v.dim_names.end(), [](auto& n) { return !n.empty(); });
+    if (named) j["dim_names"] = v.dim_names;
+    return j;
 }
 inline ValueInfo value_info_from_json(const json& j) {
-    return {j.at("name").get<std::string>(), dtype_from_string(j.at("dtype").get<std::string>()),
-            j.at("shape").get<Shape>()};
+    ValueInfo v{j.at("name").get<std::string>(), dtype_from_string(j.at("dtype").get<std::string>()),
+                j.at("shape").get<Shape>(), {}};
+    if (j.contains("dim_names")) v.dim_names = j.at("dim_names").get<std::vector<std::string>>();
+    XINFER_CHECK(v.dim_names.empty() || v.dim_names.size() == v.shape.size(), ErrorCode::invalid_model, "value '",
+                 v.name, "' has ", v.dim_names.size(), " dimension names for shape ", ::xinfer::to_string(v.shape));
+    return v;
 }
 
 inline std::string graph_to_json(const Graph& g) {

@@ -63,8 +63,8 @@ public:
         for (auto& n : nodes_) graph += w::delimited(1, n);
         graph += w::delimited(2, "xinfer");
         for (auto& t : initializers_) graph += w::delimited(5, t);
-        for (auto& in : g_.inputs) graph += w::delimited(11, value_info(in.name, kFloat, in.shape));
-        for (auto& out : g_.outputs) graph += w::delimited(12, value_info(out.name, kFloat, out.shape));
+        for (auto& in : g_.inputs) graph += w::delimited(11, value_info(in, kFloat));
+        for (auto& out : g_.outputs) graph += w::delimited(12, value_info(out, kFloat));
         std::string model;
         model += w::vint(1, 7);  // ir_version 7 (opset 13)
         model += w::delimited(2, "xinfer");
@@ -121,11 +121,15 @@ private:
         const uint8_t v = uint8_t(zero_point_s8 + 128);
         return initializer(name, kUint8, {}, &v, 1);
     }
-    static std::string value_info(const std::string& name, int type, const Shape& shape) {
+    // A free dimension is written as dim_param: its name, or "N" when it has none.
+    static std::string value_info(const ValueInfo& v, int type) {
         std::string dims;
-        for (auto d : shape) dims += w::delimited(1, d >= 0 ? w::sint(1, d) : w::delimited(2, "N"));
+        for (size_t d = 0; d < v.shape.size(); ++d) {
+            const std::string& param = v.dim_name(d).empty() ? std::string("N") : v.dim_name(d);
+            dims += w::delimited(1, v.shape[d] >= 0 ? w::sint(1, v.shape[d]) : w::delimited(2, param));
+        }
         const std::string tensor = w::vint(1, uint64_t(type)) + w::delimited(2, dims);
-        return w::delimited(1, name) + w::delimited(2, w::delimited(1, tensor));
+        return w::delimited(1, v.name) + w::delimited(2, w::delimited(1, tensor));
     }
     std::string fresh(const std::string& base) {
         std::string name = base;

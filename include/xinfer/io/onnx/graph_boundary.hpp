@@ -37,25 +37,44 @@ inline void integer_graph_output(ImportContext& ctx, const std::string& name) {
     ctx.define(name, f, v.layout, v.shape);
 }
 
+// The dim_param names of a graph input or output, one per dimension ("" where concrete or unnamed); empty when
+// it has none.
+inline std::vector<std::string> dim_names_of(const ValueInfoProto& v) {
+    std::vector<std::string> names;
+    for (auto& d : v.shape) names.push_back(d.known ? "" : d.param);
+    const bool named = std::any_of(names.begin(), names.end(), [](auto& n) { return !n.empty(); });
+    return named ? names : std::vector<std::string>{};
+}
+
+// A symbolic or unknown dimension (dim_param, or none given) takes any size at run time: stored as -1. The ops that
+// need a concrete size (a Reshape of it, auto_pad, ...) report it as unsupported.
 inline void add_graph_input(ImportContext& ctx, const ValueInfoProto& in) {
     const bool int8 = in.elem_type == ElemType::uint8 || in.elem_type == ElemType::int8;
     if (in.kind != ValueKind::tensor || (in.elem_type != ElemType::float32 && !int8))
         XINFER_THROW(ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name, "' is ",
                      to_string(in.elem_type), "; this build takes float32, uint8 and int8 inputs");
     XINFER_CHECK(in.has_shape, ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name, "' has no shape");
-    Shape s;
-    for (size_t i = 0; i < in.shape.size(); ++i) {
-        const auto& d = in.shape[i];
-        if (d.known && d.value >= 0) s.push_back(d.value);
-        else if (i == 0) s.push_back(-1);
-        else
-            XINFER_THROW(ErrorCode::unsupported_op, ctx.source, ": graph input '", in.name,
-                         "' has a dynamic dimension ", i);
-    }
-    ctx.graph.inputs.push_back({in.name, DataType::f32, s});
+    ValueInfo info{in.name, DataType::f32, {}, dim_names_of(in)};
+    for (auto& d : in.shape) info.shape.push_back(d.known && d.value >= 0 ? d.value : -1);
+    const Shape s = info.shape;
+    ctx.graph.inputs.push_back(std::move(info));
     ctx.define(in.name, in.name, Layout::onnx, s);
     ctx.reserve_name(in.name);
     if (int8) integer_graph_input(ctx, in.name, in.elem_type);
+}
+
+// A node that copies the IR value `from` into `to`: a Reshape to the same shape, or, when a dimension besides the
+// batch is free (a Reshape target cannot say "any size" there), an identity Transpose.
+inline void copy_value(ImportContext& ctx, const std::string& from, const std::string& to, const Shape& shape) {
+    const bool free_inner = std::any_of(shape.begin() + (shape.empty() ? 0 : 1), shape.end(),
+                                        [](int64_t d) { return d < 0; });
+    if (!free_inner) {
+        ctx.add_node(to + "/output", "Reshape", {from}, to, {{"shape", shape}});
+        return;
+    }
+    std::vector<int64_t> identity(shape.size());
+    for (size_t i = 0; i < identity.size(); ++i) identity[i] = int64_t(i);
+    ctx.add_node(to + "/output", "Transpose", {from}, to, {{"perm", identity}});
 }
 
 inline void add_graph_output(ImportContext& ctx, const ValueInfoProto& out) {
@@ -73,9 +92,14 @@ inline void add_graph_output(ImportContext& ctx, const ValueInfoProto& out) {
         // The output must carry its ONNX name: rename whatever value holds that name, then copy into it.
         if (ir != out.name) ctx.rename_value(out.name, ctx.fresh(out.name + "/stored"));
         ir = ctx.values.at(out.name).layout == Layout::onnx ? ctx.values.at(out.name).ir : ir;
-        ctx.add_node(out.name + "/output", "Reshape", {ir}, out.name, {{"shape", v.shape}});
+        copy_value(ctx, ir, out.name, v.shape);
     }
-    ctx.graph.outputs.push_back({out.name, DataType::f32, v.shape});
+    std::vector<std::string> names = dim_names_of(out);  // kept for the free dimensions only
+    if (names.size() != v.shape.size()) names.clear();
+    for (size_t d = 0; d < names.size(); ++d)
+        if (v.shape[d] >= 0) names[d].clear();
+    if (std::all_of(names.begin(), names.end(), [](auto& n) { return n.empty(); })) names.clear();
+    ctx.graph.outputs.push_back({out.name, DataType::f32, v.shape, std::move(names)});
 }
 
 // Drops IR nodes whose outputs nothing reads (e.g. a Dequantize made before its consumers were fused into an int8

@@ -256,4 +256,20 @@ inline Result<int64_t> norm_axis(int64_t axis, size_t rank) {
     return axis;
 }
 
+// The logical shape of broadcasting a with b, where -1 is a free dimension: free against 1 or free stays free,
+// free against a size n is n (the executor checks the actual sizes when it plans).
+inline Shape logical_broadcast(const Shape& a, const Shape& b, const std::string& who) {
+    Shape out(std::max(a.size(), b.size()), 1);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const int64_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+        const int64_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+        const bool free_a = da < 0, free_b = db < 0;
+        XINFER_CHECK(free_a || free_b || da == db || da == 1 || db == 1, ErrorCode::shape_mismatch, who,
+                     ": shapes ", ::xinfer::to_string(a), " and ", ::xinfer::to_string(b), " do not broadcast");
+        if (free_a || free_b) out[i] = free_a && free_b ? -1 : free_a ? (db == 1 ? -1 : db) : (da == 1 ? -1 : da);
+        else out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
 }  // namespace xinfer::io::onnx::detail

@@ -36,10 +36,11 @@ inline Result<Window2D> window(const NodeProto& n, const Shape& x, int64_t kh, i
     return w;
 }
 
+// The logical output shape; a free (-1) height or width stays free (the executor computes it per input size).
 inline Shape window_output(const Shape& x, const Window2D& w, int64_t channels) {
-    const int oh = w.out_h(int(x[2])), ow = w.out_w(int(x[3]));
-    XINFER_CHECK(oh > 0 && ow > 0, ErrorCode::shape_mismatch, "input ", ::xinfer::to_string(x),
-                 " smaller than the window");
+    const int oh = x[2] < 0 ? -1 : w.out_h(int(x[2])), ow = x[3] < 0 ? -1 : w.out_w(int(x[3]));
+    XINFER_CHECK(oh != 0 && ow != 0 && oh >= -1 && ow >= -1, ErrorCode::shape_mismatch, "input ",
+                 ::xinfer::to_string(x), " smaller than the window");
     return {x[0], channels, oh, ow};
 }
 
@@ -63,9 +64,10 @@ inline Result<ConvGeometry> conv_geometry(ImportContext& ctx, const NodeProto& n
     }
     const ValueState& x = ctx.values.at(src);
     if (x.shape.size() != 4) return Status::unsupported("input of rank " + std::to_string(x.shape.size()));
+    if (x.shape[1] < 0) return Status::unsupported("input with a dynamic channel count");
     Shape padded = x.shape;
-    padded[2] += folded.top + folded.bottom;
-    padded[3] += folded.left + folded.right;
+    if (padded[2] >= 0) padded[2] += folded.top + folded.bottom;
+    if (padded[3] >= 0) padded[3] += folded.left + folded.right;
     XINFER_ONNX_LET(win, window(n, padded, w[2], w[3]));
     if (attr(n, "kernel_shape") && attr_ints(n, "kernel_shape", {}) != std::vector<int64_t>{w[2], w[3]})
         XINFER_THROW(ErrorCode::invalid_model, "kernel_shape disagrees with the weight");
@@ -124,6 +126,7 @@ inline Status convert_batch_norm(ImportContext& ctx, const NodeProto& n) {
     if (shape.size() == 4) inputs.push_back(ctx.as_nhwc(n.input[0]));
     else if (shape.size() == 2) inputs.push_back(ctx.as_onnx(n.input[0]));
     else return Status::unsupported("input of rank " + std::to_string(shape.size()));
+    if (shape[1] < 0) return Status::unsupported("input with a dynamic channel count");
     for (size_t i = 1; i <= 4; ++i) {
         XINFER_ONNX_LET(c, ctx.const_input(n, i, "scale/bias/mean/var"));
         if (int64_t(c.numel()) != shape[1]) XINFER_THROW(ErrorCode::invalid_model, "statistics length mismatch");
@@ -156,6 +159,7 @@ inline Status convert_pool(ImportContext& ctx, const NodeProto& n) {
     if (attr_int(n, "ceil_mode", 0)) return Status::unsupported("ceil_mode = 1");
     if (attr_int(n, "storage_order", 0)) return Status::unsupported("storage_order = 1");
     const Shape xs = x.shape;
+    if (xs[1] < 0) return Status::unsupported("input with a dynamic channel count");
     XINFER_ONNX_LET(w, window(n, xs, k[0], k[1]));
     if (n.op_type == "AveragePool" && (w.dilation_h != 1 || w.dilation_w != 1))
         return Status::unsupported("dilated average pooling");

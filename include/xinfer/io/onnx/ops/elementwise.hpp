@@ -69,7 +69,7 @@ inline Status binary_of_activations(ImportContext& ctx, const NodeProto& n, cons
     XINFER_ONNX_TRY(ctx.activation(n, 1));
     const ValueState& a = ctx.values.at(n.input[0]);
     const ValueState& b = ctx.values.at(n.input[1]);
-    const Shape y = ops::broadcast_shapes(a.shape, b.shape, "broadcast");
+    const Shape y = logical_broadcast(a.shape, b.shape, "broadcast");
     const bool both_nhwc = a.layout == Layout::nhwc && b.layout == Layout::nhwc;
     const bool same_shape = a.shape == b.shape;
     std::string ia = both_nhwc ? a.ir : ctx.as_onnx(n.input[0]);
@@ -98,7 +98,7 @@ inline Status convert_binary(ImportContext& ctx, const NodeProto& n) {
     XINFER_ONNX_LET(act, ctx.activation(n, a_const ? 1 : 0));
     const ValueState& c = ctx.values.at(n.input[a_const ? 0 : 1]);
     if (c.constant.dtype != DataType::f32) return Status::unsupported("non-float constant operand");
-    const Shape y = ops::broadcast_shapes(a_const ? c.shape : act.shape, a_const ? act.shape : c.shape, "broadcast");
+    const Shape y = logical_broadcast(a_const ? c.shape : act.shape, a_const ? act.shape : c.shape, "broadcast");
     // NHWC activation: the constant is brought to rank 4 and permuted alike, which keeps broadcasting exact.
     const bool nhwc = act.layout == Layout::nhwc && c.shape.size() <= 4;
     const std::string x = nhwc ? act.ir : ctx.as_onnx(n.input[a_const ? 1 : 0]);

@@ -65,6 +65,7 @@ inline Status general_gemm(ImportContext& ctx, const NodeProto& n, float alpha, 
     const auto [an, as] = a_operand;
     XINFER_ONNX_LET(b_operand, gemm_operand(ctx, n, 1, tb));
     const auto [bn, bs] = b_operand;
+    if (as[1] < 0 || bs[0] < 0) return Status::unsupported("Gemm over a dynamic dimension");
     XINFER_CHECK(as[1] == bs[0], ErrorCode::shape_mismatch, "Gemm: A' ", ::xinfer::to_string(as), " and B' ",
                  ::xinfer::to_string(bs), " do not multiply");
     if (ctx.graph.constants.count(an) && ctx.graph.constants.count(bn))
@@ -110,6 +111,7 @@ inline Status convert_gemm(ImportContext& ctx, const NodeProto& n) {
         if (!c.is_const) return general_gemm(ctx, n, alpha, beta, ta, tb);
     }
     const int64_t K = tb ? b.shape[1] : b.shape[0], N = tb ? b.shape[0] : b.shape[1];
+    if (a.shape[1] < 0) return Status::unsupported("Gemm over a dynamic dimension");
     XINFER_CHECK(a.shape[1] == K, ErrorCode::shape_mismatch, "Gemm: A ", ::xinfer::to_string(a.shape), " vs B ",
                  ::xinfer::to_string(b.shape));
     std::vector<float> converted;
@@ -141,12 +143,13 @@ inline Status convert_matmul(ImportContext& ctx, const NodeProto& n) {
     if (!b0.is_const) XINFER_ONNX_TRY(ctx.activation(n, 1));
     const ValueState& a = ctx.values.at(n.input[0]);
     const ValueState& b = ctx.values.at(n.input[1]);
-    Shape y = ops::broadcast_shapes(Shape(a.shape.begin(), a.shape.end() - 2),
-                                    Shape(b.shape.begin(), b.shape.end() - 2), "MatMul");
+    Shape y = logical_broadcast(Shape(a.shape.begin(), a.shape.end() - 2),
+                                Shape(b.shape.begin(), b.shape.end() - 2), "MatMul");
     y.push_back(a.shape[a.shape.size() - 2]);
     y.push_back(b.shape.back());
     const std::string out = ctx.fresh(n.output[0]);
     if (!a.is_const && b.is_const && a.shape.size() == 2 && b.shape.size() == 2) {
+        if (a.shape[1] < 0) return Status::unsupported("MatMul over a dynamic dimension");
         const int64_t K = b.shape[0], N = b.shape[1];
         std::vector<float> bw = const_floats(b.constant), w(size_t(N * K));
         for (int64_t nn = 0; nn < N; ++nn)

@@ -236,7 +236,8 @@ inline Status fuse_global_pool(ImportContext& ctx, const NodeProto& n) {
     const Int8Link* a = dequantized_input(ctx, n, 0);
     if (!a) return Status::declined();
     const Shape xs = ctx.values.at(n.input[0]).shape;
-    if (xs.size() != 4 || xs[2] <= 0 || xs[3] <= 0) return Status::declined();
+    if (xs.size() != 4) return Status::declined();
+    if (n.op_type == "AveragePool" && (xs[2] <= 0 || xs[3] <= 0)) return Status::declined();
     if (n.op_type == "AveragePool") {
         const std::string auto_pad = attr_string(n, "auto_pad", "NOTSET");
         const auto pads = attr_ints(n, "pads", {0, 0, 0, 0}), dil = attr_ints(n, "dilations", {1, 1});

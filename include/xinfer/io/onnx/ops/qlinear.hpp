@@ -92,6 +92,7 @@ inline Status convert_qlinear_matmul(ImportContext& ctx, const NodeProto& n) {
     XINFER_CHECK(is_int8_type(yq.type), ErrorCode::invalid_model, "y_zero_point is ", to_string(yq.type),
                  "; expected UINT8 or INT8");
     if (b.is_const && a_shape.size() == 2 && b_shape.size() == 2) {
+        if (a_shape[1] < 0) return Status::unsupported("QLinearMatMul over a dynamic dimension");
         XINFER_CHECK(a_shape[1] == b_shape[0], ErrorCode::shape_mismatch, "a ", ::xinfer::to_string(a_shape), " and b ",
                      ::xinfer::to_string(b_shape), " do not multiply");
         if (const auto w8 = symmetric_int8(b.constant, bq)) {

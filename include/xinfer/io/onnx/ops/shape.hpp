@@ -17,21 +17,31 @@ inline Result<Shape> flattened(const NodeProto& n, const Shape& x) {
     if (axis < 0) axis += int64_t(x.size());
     if (axis < 0 || axis > int64_t(x.size())) XINFER_THROW(ErrorCode::invalid_model, "Flatten axis out of range");
     int64_t a = 1, b = 1;
-    for (size_t i = 0; i < x.size(); ++i) (int64_t(i) < axis ? a : b) *= x[i];
-    if (a < 0 || b < 0) {
-        if (axis == 1 && x[0] < 0 && b >= 0) return Shape{-1, b};
-        return Status::unsupported("flatten of a dynamic dimension");
+    bool free_a = false, free_b = false;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const bool outer = int64_t(i) < axis;
+        (outer ? free_a : free_b) |= x[i] < 0;
+        if (x[i] >= 0) (outer ? a : b) *= x[i];
     }
-    return Shape{a, b};
+    if (free_b || (free_a && !(axis == 1 && x[0] < 0)))
+        return Status::unsupported("flatten of a dynamic dimension (shape " + ::xinfer::to_string(x) + ")");
+    return Shape{free_a ? -1 : a, b};
 }
 
 // The logical output shape of Reshape to the constant target shape `t`; a dynamic batch stays the batch (-1).
 inline Result<Shape> reshape_target(const NodeProto& n, const Shape& x, std::vector<int64_t> t) {
     const bool allowzero = attr_int(n, "allowzero", 0) != 0;
     int64_t known = 1, infer = -1;
+    const auto dynamic_dim = [&]() -> Status {
+        return Status::unsupported("reshape of a dynamic dimension: input shape " + ::xinfer::to_string(x) +
+                                   " (-1: free), target " + ::xinfer::to_string(t));
+    };
+    for (size_t i = 1; i < x.size(); ++i)
+        if (x[i] < 0) return dynamic_dim();
     for (size_t i = 0; i < t.size(); ++i) {
         if (t[i] == 0 && !allowzero) {
             if (i >= x.size()) XINFER_THROW(ErrorCode::invalid_model, "reshape copies a missing dimension");
+            if (x[i] < 0 && i > 0) return dynamic_dim();
             t[i] = x[i];
         }
         if (t[i] == -1) {
@@ -49,10 +59,10 @@ inline Result<Shape> reshape_target(const NodeProto& n, const Shape& x, std::vec
     for (size_t i = dynamic ? 1 : 0; i < x.size(); ++i) total *= x[i];
     if (dynamic) {
         // [batch, ...] -> [batch (0 / -1 / copied), ...]: the rest must match exactly.
-        if (x[0] >= 0 || (t[0] >= 0 && t[0] != x[0])) return Status::unsupported("reshape of a dynamic dimension");
+        if (x[0] >= 0 || (t[0] >= 0 && t[0] != x[0])) return dynamic_dim();
         int64_t rest = 1;
         for (size_t i = 1; i < t.size(); ++i) {
-            if (t[i] < 0) return Status::unsupported("reshape of a dynamic dimension");
+            if (t[i] < 0) return dynamic_dim();
             rest *= t[i];
         }
         if (rest != total) return Status::unsupported("reshape moves the batch dimension");
@@ -77,6 +87,7 @@ inline Result<Shape> squeezed(const NodeProto& n, const Shape& x, const std::vec
         Shape out;
         for (size_t i = 0; i < x.size(); ++i) {
             const bool squeeze = axes.empty() ? x[i] == 1 : drop.count(int64_t(i)) > 0;
+            if (squeeze && x[i] < 0) return Status::unsupported("squeeze of a dynamic dimension");
             if (squeeze && x[i] != 1) XINFER_THROW(ErrorCode::shape_mismatch, "squeezing a dimension that is not 1");
             if (!squeeze) out.push_back(x[i]);
         }
@@ -170,7 +181,8 @@ inline Status convert_concat(ImportContext& ctx, const NodeProto& n) {
     Shape y = ctx.values.at(n.input[0]).shape;
     for (size_t i = 0; i < n.input.size(); ++i) {
         ins.push_back(all_nhwc ? ctx.values.at(n.input[i]).ir : ctx.as_onnx(n.input[i]));
-        if (i) y[size_t(axis)] += ctx.values.at(n.input[i]).shape.at(size_t(axis));
+        const int64_t d = ctx.values.at(n.input[i]).shape.at(size_t(axis));
+        if (i) y[size_t(axis)] = y[size_t(axis)] < 0 || d < 0 ? -1 : y[size_t(axis)] + d;  // -1: free
     }
     static const int64_t to_stored[] = {0, 3, 1, 2};
     const std::string out = ctx.fresh(n.output[0]);
@@ -260,6 +272,13 @@ inline Status convert_shape(ImportContext& ctx, const NodeProto& n) {
     if (end < 0) end += r;
     start = std::clamp<int64_t>(start, 0, r), end = std::clamp<int64_t>(end, 0, r);
     std::vector<int64_t> dims(x.shape.begin() + start, x.shape.begin() + std::max(start, end));
+    // A free batch folds to -1 (a Reshape reads it as "the batch"); other free dimensions would need the shape
+    // computed at run time, which this importer does not do.
+    for (int64_t d = std::max<int64_t>(start, 1); d < std::max(start, end); ++d)
+        if (x.shape[size_t(d)] < 0)
+            return Status::unsupported("Shape of '" + n.input[0] + "' reads its dynamic dimension " +
+                                       std::to_string(d) + " " + ::xinfer::to_string(x.shape) +
+                                       ": shapes computed at run time are not supported");
     ctx.set_const(n.output[0], ints_constant({int64_t(dims.size())}, dims));
     return Status::converted();
 }

@@ -254,7 +254,7 @@ public:
     // By name, every output returned under its name.
     std::map<std::string, xt::xarray<float>> run(const NamedTensors& inputs, const RunOptions& ro = {}) const {
         std::vector<xt::xarray<float>> outs;
-        run_to_arrays(ordered_inputs(inputs), ro, outs);
+        run_views(ordered_inputs(inputs), {}, ro, &outs);
         std::map<std::string, xt::xarray<float>> named;
         for (size_t i = 0; i < outs.size(); ++i) named[impl_->outputs[i].name] = std::move(outs[i]);
         return named;
@@ -267,14 +267,14 @@ public:
                      " input pointers for ", shapes.size(), " shapes");
         std::vector<TensorView> views;
         for (size_t i = 0; i < inputs.size(); ++i) views.emplace_back(inputs[i], shapes[i]);
-        run_to_arrays(views, ro, outputs);
+        run_views(views, {}, ro, &outputs);
     }
 
     std::vector<xt::xarray<float>> run(const std::vector<xt::xarray<float>>& inputs, const RunOptions& ro = {}) const {
         std::vector<TensorView> views;
         for (auto& in : inputs) views.emplace_back(in.data(), Shape(in.shape().begin(), in.shape().end()));
         std::vector<xt::xarray<float>> outs;
-        run_to_arrays(views, ro, outs);
+        run_views(views, {}, ro, &outs);
         return outs;
     }
 
@@ -450,9 +450,10 @@ private:
         io::normalize_rgb8(static_cast<const uint8_t*>(view.data), n, inner, p, dst);
     }
 
-    // The core of every run: inputs in the model's order; outputs[i] null skips output i.
-    void run_views(const std::vector<TensorView>& inputs, const std::vector<const TensorView*>& outputs,
-                   const RunOptions& ro) const {
+    // The core of every run: inputs in the model's order; outputs[i] null skips output i. `arrays`, when given,
+    // are sized to the planned output shapes (kept when they already have them) and receive every output instead.
+    void run_views(const std::vector<TensorView>& inputs, std::vector<const TensorView*> outputs,
+                   const RunOptions& ro, std::vector<xt::xarray<float>>* arrays = nullptr) const {
         XINFER_CHECK(inputs.size() == impl_->inputs.size(), ErrorCode::invalid_argument, "the model takes ",
                      impl_->inputs.size(), " input(s), got ", inputs.size());
         const int threads = ro.threads > 0 ? ro.threads : impl_->options.threads;
@@ -460,6 +461,8 @@ private:
         std::vector<Shape> shapes;
         for (auto& v : inputs) shapes.push_back(v.shape);
         const ExecutionPlan& plan = ensure_plan(*ctx, shapes);
+        std::vector<TensorView> array_views;
+        if (arrays) outputs = size_arrays(plan, *arrays, array_views);
         for (size_t i = 0; i < outputs.size(); ++i)
             if (outputs[i]) check_output_view(i, *outputs[i], plan);
         const Executor& ex = impl_->executor;
@@ -482,34 +485,22 @@ private:
                      to_string(want), ", the buffer given is ", to_string(view.dtype), " ", to_string(view.shape));
     }
 
-    // Runs into float arrays, resized to the outputs' shapes (kept when they already have them).
-    void run_to_arrays(const std::vector<TensorView>& inputs, const RunOptions& ro,
-                       std::vector<xt::xarray<float>>& outs) const {
-        std::vector<Shape> shapes;
-        for (auto& v : inputs) shapes.push_back(v.shape);
-        const std::vector<Shape> out_shapes = output_shapes_for(shapes, ro.threads);
-        outs.resize(out_shapes.size());
-        std::vector<TensorView> views;
-        for (size_t i = 0; i < out_shapes.size(); ++i) {
-            const std::vector<size_t> dims(out_shapes[i].begin(), out_shapes[i].end());
-            if (outs[i].shape() != typename xt::xarray<float>::shape_type(dims.begin(), dims.end()))
-                outs[i] = xt::xarray<float>::from_shape(dims);
-            views.emplace_back(outs[i].data(), out_shapes[i]);
+    // Sizes `arrays` to the plan's output shapes (reusing those already of that shape); views of them in `views`.
+    std::vector<const TensorView*> size_arrays(const ExecutionPlan& plan, std::vector<xt::xarray<float>>& arrays,
+                                               std::vector<TensorView>& views) const {
+        const auto& ids = impl_->executor.output_ids();
+        arrays.resize(ids.size());
+        views.clear();
+        for (size_t i = 0; i < ids.size(); ++i) {
+            const Shape& s = plan.shapes[size_t(ids[i])];
+            const std::vector<size_t> dims(s.begin(), s.end());
+            if (arrays[i].shape() != typename xt::xarray<float>::shape_type(dims.begin(), dims.end()))
+                arrays[i] = xt::xarray<float>::from_shape(dims);
+            views.emplace_back(arrays[i].data(), s);
         }
         std::vector<const TensorView*> ptrs;
         for (auto& v : views) ptrs.push_back(&v);
-        run_views(inputs, ptrs, ro);
-    }
-
-    // Output shapes for these input shapes, from a pooled context's cached plan (the run that follows reuses it).
-    std::vector<Shape> output_shapes_for(const std::vector<Shape>& shapes, int run_threads) const {
-        const int threads = run_threads > 0 ? run_threads : impl_->options.threads;
-        auto ctx = impl_->acquire(threads);
-        const ExecutionPlan& plan = ensure_plan(*ctx, shapes);
-        std::vector<Shape> out;
-        for (int id : impl_->executor.output_ids()) out.push_back(plan.shapes[size_t(id)]);
-        impl_->release(std::move(ctx));
-        return out;
+        return ptrs;
     }
 
     ModelPlan describe(const ExecutionPlan& p) const {

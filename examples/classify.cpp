@@ -2,7 +2,7 @@
 //   classify MODEL IMAGE...
 #include <cstdio>
 #define XINFER_STB_IMPLEMENTATION
-#include "image_file.hpp"
+#include "xinfer/io/image_file.hpp"
 #include "xinfer/xinfer.hpp"
 
 int main(int argc, char** argv) {
@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     try {
         const xinfer::Model model = xinfer::Model::load(argv[1]);
         for (int i = 2; i < argc; ++i) {
-            const auto img = xinfer::examples::load_rgb(argv[i]);
+            const auto img = xinfer::io::load_rgb(argv[i]);
             std::printf("%s\n", argv[i]);
             for (const auto& p : model.classify(img.pixels.get(), img.width, img.height, 5))
                 std::printf("  %-24s %.4f\n", p.label.c_str(), p.probability);

@@ -5,7 +5,8 @@ set -euo pipefail
 # python3-onnx (a libprotobuf-based reader to cross-check ours); benchmarks: Google Benchmark; examples: stb;
 # fuzzing (--fuzz): clang and its libFuzzer runtime. (scripts/fetch_model.sh installs nodejs and npm itself when
 # the commands are missing: some machines carry a Node.js whose package conflicts with Debian's npm.)
-packages=(cmake g++ make libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev
+packages=(cmake g++ make pkg-config libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev
+          libcpp-httplib-dev
           python3-onnx libonnx-testdata python3-numpy)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()

@@ -8,7 +8,7 @@ root=${1:?usage: check_layering.sh include/xinfer}
 rank() {
   case $1 in
     config.hpp) echo 0 ;; core/*) echo 1 ;; kernels/*) echo 2 ;; ops/*) echo 3 ;; graph/*) echo 4 ;;
-    io/*|quant/*|compress/*|models/*) echo 5 ;; model.hpp|session.hpp|quantize.hpp) echo 6 ;; xinfer.hpp) echo 7 ;; *) echo 9 ;;
+    io/*|quant/*|compress/*|models/*) echo 5 ;; model.hpp|session.hpp|quantize.hpp) echo 6 ;; xinfer.hpp|serve/*) echo 7 ;; *) echo 9 ;;
   esac
 }
 status=0

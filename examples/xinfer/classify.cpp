@@ -34,7 +34,7 @@ int classify_main(const Args& args) {
     auto label = [&](size_t i) { return i < labels.size() ? labels[i] : "class " + std::to_string(i); };
     TsvWriter tsv;
     for (const auto& path : args.positional) {
-        const auto img = xinfer::examples::load_rgb(path);
+        const auto img = xinfer::io::load_rgb(path);
         const auto t0 = Clock::now();
         const auto probs = model.class_probabilities(img.pixels.get(), img.width, img.height, 0, pre ? &*pre : nullptr);
         const double ms = ms_since(t0);

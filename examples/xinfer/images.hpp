@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../image_file.hpp"
+#include "xinfer/io/image_file.hpp"
 #include "common.hpp"
 
 namespace xinfer::cli {
@@ -154,7 +154,7 @@ inline std::vector<xt::xarray<float>> image_inputs(const xinfer::Model& model, c
     const auto pre = image_preprocessing(model, args);
     std::vector<xt::xarray<float>> inputs;
     for (const auto& path : paths) {
-        const auto img = xinfer::examples::load_rgb(path);
+        const auto img = xinfer::io::load_rgb(path);
         inputs.push_back(model.image_input(img.pixels.get(), img.width, img.height, 0, pre ? &*pre : nullptr));
     }
     return inputs;

@@ -18,6 +18,9 @@ Command classify_command();
 Command convert_command();
 Command quantize_command();
 Command validate_command();
+#ifdef XINFER_CLI_SERVE
+Command serve_command();
+#endif
 
 namespace {
 
@@ -25,6 +28,9 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands = {
         run_command(),      bench_command(),   inspect_command(),  profile_command(),
         classify_command(), convert_command(), quantize_command(), validate_command(),
+#ifdef XINFER_CLI_SERVE
+        serve_command(),
+#endif
     };
     return kCommands;
 }

@@ -316,14 +316,17 @@ public:
         const xt::xarray<float> y = run(image_input(rgb, width, height, stride, pre));
         XINFER_CHECK(y.dimension() == 2 && y.shape()[0] == 1, ErrorCode::shape_mismatch,
                      "classification expects a [1, classes] output");
-        std::vector<float> probs(y.data(), y.data() + y.shape()[1]);
-        if (!ends_in_softmax()) {
-            const float mx = *std::max_element(probs.begin(), probs.end());
-            double sum = 0;
-            for (auto& v : probs) sum += (v = std::exp(v - mx));
-            for (auto& v : probs) v = float(v / sum);
-        }
-        return probs;
+        return to_probabilities(std::vector<float>(y.data(), y.data() + y.shape()[1]));
+    }
+
+    // One image's class scores as probabilities: softmax, unless the graph already ends in one.
+    std::vector<float> to_probabilities(std::vector<float> scores) const {
+        if (ends_in_softmax() || scores.empty()) return scores;
+        const float mx = *std::max_element(scores.begin(), scores.end());
+        double sum = 0;
+        for (auto& v : scores) sum += (v = std::exp(v - mx));
+        for (auto& v : scores) v = float(v / sum);
+        return scores;
     }
 
     // The model's preprocessing (or `pre`), or an error that says how to provide one.

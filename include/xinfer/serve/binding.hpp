@@ -146,14 +146,8 @@ inline std::vector<float> probabilities(const Model& model, const Job& job, size
     const Shape& s = job.output_shapes.at(0);
     if (s.size() != 2) throw HttpError(400, "the model's output is not [batch, classes]: it is not a classifier");
     const size_t classes = size_t(s[1]);
-    std::vector<float> p(y.begin() + long(row * classes), y.begin() + long((row + 1) * classes));
-    if (!model.ends_in_softmax()) {
-        const float mx = *std::max_element(p.begin(), p.end());
-        double sum = 0;
-        for (auto& v : p) sum += (v = std::exp(v - mx));
-        for (auto& v : p) v = float(v / sum);
-    }
-    return p;
+    const auto first = y.begin() + long(row * classes);
+    return model.to_probabilities(std::vector<float>(first, first + long(classes)));
 }
 
 }  // namespace xinfer::serve

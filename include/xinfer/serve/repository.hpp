@@ -82,6 +82,24 @@ struct LoadedModel {
     ~LoadedModel() { batcher.reset(); }
 };
 
+// The protocol's model metadata: inputs and outputs with -1 for free dimensions.
+inline nlohmann::json metadata_json(const std::string& name, const LoadedModel& m) {
+    auto tensors = [](const std::vector<TensorSpec>& specs) {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& s : specs) {
+            const char* type = s.dtype == DataType::f32 ? "FP32" : s.dtype == DataType::u8 ? "UINT8"
+                               : s.dtype == DataType::s8 ? "INT8" : s.dtype == DataType::s32 ? "INT32" : "INT64";
+            out.push_back({{"name", s.name}, {"datatype", type}, {"shape", s.shape}});
+        }
+        return out;
+    };
+    return {{"name", name},
+            {"versions", {"1"}},
+            {"platform", m.platform},
+            {"inputs", tensors(m.model.inputs())},
+            {"outputs", tensors(m.model.outputs())}};
+}
+
 struct ServingOptions {
     int threads = 1;  // compute threads for all of a model's instances together
     BatchOptions batching;
@@ -153,6 +171,7 @@ public:
             std::lock_guard<std::mutex> lock(mutex_);
             auto& slot = slots_[name];
             old = std::move(slot.loaded);
+            slot.metadata = metadata_json(name, *loaded);
             slot.loaded = std::move(loaded);
             slot.state = State::ready;
             slot.reason.clear();
@@ -182,6 +201,15 @@ public:
         if (!it->second.loaded || it->second.state == State::unavailable)
             throw HttpError(503, "model '" + name + "' is not ready");
         return it->second.loaded;
+    }
+
+    // The model's metadata, also while it is unloaded; 404 unknown, 503 never loaded.
+    nlohmann::json metadata(const std::string& name) const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = slots_.find(name);
+        if (it == slots_.end()) throw HttpError(404, "unknown model '" + name + "'");
+        if (it->second.metadata.is_null()) throw HttpError(503, "model '" + name + "' has not been loaded yet");
+        return it->second.metadata;
     }
 
     bool known(const std::string& name) const {
@@ -246,6 +274,7 @@ private:
         State state = State::loading;
         std::string reason;
         std::shared_ptr<ModelStats> stats;
+        nlohmann::json metadata;  // kept after an unload
     };
 
     std::shared_ptr<LoadedModel> build(const ModelSource& source, const std::shared_ptr<ModelStats>& stats) const {

@@ -130,6 +130,11 @@ private:
     std::string read_body(const httplib::Request& req, const httplib::ContentReader& reader,
                           const std::vector<std::string>& fields = {}, bool* multipart = nullptr) {
         std::string body;
+        // No length and not chunked: an empty body (curl -X POST with no data), not one that lasts until EOF.
+        if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+            if (!fields.empty()) bad_request("the request has no body");
+            return body;
+        }
         bool too_big = false, too_slow = false;
         const auto deadline = Clock::now() + std::chrono::seconds(options_.body_timeout_s);
         auto append = [&](const char* data, size_t n) {
@@ -175,25 +180,6 @@ private:
         }
         if (!must_be_ready && !repo_.known(name)) throw HttpError(404, "unknown model '" + name + "'");
         return repo_.get(name);
-    }
-
-    json model_metadata(const std::string& name, const LoadedModel& m) const {
-        auto tensors = [](const std::vector<TensorSpec>& specs) {
-            json out = json::array();
-            for (auto& s : specs)
-                out.push_back({{"name", s.name},
-                               {"datatype", s.dtype == DataType::f32 ? "FP32" : s.dtype == DataType::u8 ? "UINT8"
-                                                                               : s.dtype == DataType::s8 ? "INT8"
-                                                                               : s.dtype == DataType::s32 ? "INT32"
-                                                                                                          : "INT64"},
-                               {"shape", s.shape}});
-            return out;
-        };
-        return {{"name", name},
-                {"versions", {"1"}},
-                {"platform", m.platform},
-                {"inputs", tensors(m.model.inputs())},
-                {"outputs", tensors(m.model.outputs())}};
     }
 
     // Queues the job and waits for it; 503 when it timed out in the queue, 500 when the model failed.
@@ -426,14 +412,12 @@ private:
                   [this](const httplib::Request& req, httplib::Response& res) {
                       guarded(res, [&] {
                           const std::string name = req.matches[1];
-                          std::shared_ptr<LoadedModel> m;
-                          try {
-                              m = model_of(req);
-                          } catch (const HttpError& e) {
-                              if (e.status != 503) throw;
-                              throw HttpError(503, "model '" + name + "' is not loaded, so its metadata is unknown");
-                          }
-                          reply(res, 200, model_metadata(name, *m));
+                          info().model = name;
+                          const std::string version = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+                          json meta = repo_.metadata(name);
+                          if (!version.empty() && version != "1")
+                              throw HttpError(404, "model '" + name + "' has no version '" + version + "'");
+                          reply(res, 200, meta);
                       });
                   });
         http_.Post(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
@@ -577,6 +561,11 @@ private:
             } catch (...) {
             }
             reply_error(res, 500, "internal error: " + what);
+        });
+        // While draining, every response asks the client to close: a client must not send its next request on a
+        // kept-alive connection that the server is about to close.
+        http_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+            if (draining_) res.set_header("Connection", "close");
         });
         http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
             write_access_log(req, res);

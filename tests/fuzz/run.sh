@@ -10,7 +10,7 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -mavx2 -mfma -Iinclude)
 status=0
-for target in onnx xinf tfjs; do
+for target in onnx xinf tfjs infer_request; do
   clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" -o "$out/fuzz_$target" -lpthread
   corpus="$out/corpus_$target"
   rm -rf "$corpus" && mkdir -p "$corpus"

@@ -1,5 +1,7 @@
 // xinfer serve: the model server (Open Inference Protocol v2 / KServe v2, Triton's extensions, POST /predict,
 // dynamic batching, Prometheus metrics). The server itself is include/xinfer/serve/; this is its command line.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -64,6 +66,12 @@ int serve_main(const Args& args) {
     }
     XINFER_CHECK(!models.empty(), ErrorCode::invalid_argument, "no model files found in ",
                  args.all("--model").empty() ? "/mnt/models" : model_args.back());
+
+    // Request bodies and tensors are megabytes, allocated and freed on up to --http-threads threads; glibc gives
+    // each thread its own arena, which keeps what it freed. Two arenas: 32 concurrent 3 MB JSON requests peaked at
+    // 200 MB resident instead of 310 MB, and ran faster (Zen 5). (A fixed mmap threshold, which returns every
+    // large buffer on free, cut memory further but halved throughput: page faults are dear in a VM.)
+    mallopt(M_ARENA_MAX, 2);
 
     const sigset_t signals = termination_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started from here on inherits the mask

@@ -135,6 +135,9 @@ private:
             if (!fields.empty()) bad_request("the request has no body");
             return body;
         }
+        if (req.has_header("Content-Length") && !req.has_header("Content-Encoding"))
+            body.reserve(size_t(std::min<uint64_t>(req.get_header_value<uint64_t>("Content-Length"),
+                                                   options_.max_body_bytes)));
         bool too_big = false, too_slow = false;
         const auto deadline = Clock::now() + std::chrono::seconds(options_.body_timeout_s);
         auto append = [&](const char* data, size_t n) {

@@ -44,7 +44,7 @@ serve::ServerOptions server_options(const Args& args) {
     o.serving.batching.max_queue = args.get_int("--max-queue", 1024, 1, 1000000);
     o.queue_timeout_ms = args.get_int("--queue-timeout-ms", 0, 0, 3600000);
     o.max_body_bytes = size_t(args.get_int("--max-body-mb", 64, 1, 4096)) << 20;
-    o.http_threads = args.get_int("--http-threads", 64, 1, 4096);
+    o.http_threads = args.get_int("--http-threads", 256, 1, 4096);
     o.read_timeout_s = args.get_int("--read-timeout-s", 5, 1, 3600);
     o.drain_timeout_s = args.get_int("--drain-timeout-s", 30, 0, 3600);
     o.cors_origin = args.get("--cors");
@@ -121,7 +121,7 @@ Command serve_command() {
                 {"--cors", "ORIGIN", "send CORS headers for ORIGIN (e.g. * or https://app.example) and answer "
                                      "OPTIONS"},
                 {"--metrics-compat", "triton", "also export Triton's metric names (nv_inference_*)"},
-                {"--http-threads", "H", "connections served at once (default 64)"},
+                {"--http-threads", "H", "connections served at once (default 256)"},
                 {"--read-timeout-s", "S", "cut off a client silent for S seconds (default 5)"},
                 {"--drain-timeout-s", "S", "on SIGTERM, wait at most S s for requests to finish (default 30)"},
                 {"--no-access-log", "", "no JSON access-log line per request on stderr"},

@@ -38,7 +38,7 @@ struct ServerOptions {
     ServingOptions serving;                   // compute threads, instances, batching
     int64_t queue_timeout_ms = 0;             // 0: requests wait in the queue as long as it takes
     size_t max_body_bytes = size_t(64) << 20; // also caps a compressed body's decompressed size
-    int http_threads = 64;                    // connections served at once
+    int http_threads = 256;                   // connections served at once (each holds a thread)
     int read_timeout_s = 5;                   // a client silent this long is cut off
     int body_timeout_s = 30;                  // a body must arrive within this
     int drain_timeout_s = 30;

@@ -507,8 +507,9 @@ private:
 
     void write_access_log(const httplib::Request& req, const httplib::Response& res) {
         stats_.http_response(res.status);
+        const RequestInfo i = info();
+        info() = RequestInfo{Clock::now(), "", 0, 0, 0};  // a request httplib rejects before routing starts clean
         if (!options_.access_log) return;
-        const RequestInfo& i = info();
         char when[32];
         const std::time_t t = std::time(nullptr);
         std::tm tm{};

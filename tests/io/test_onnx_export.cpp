@@ -32,6 +32,13 @@ TEST_CASE("ONNX export of an fp32 MobileNetV2 imports back with the same outputs
     const Model back = Model::load_from_memory(onnx.data(), onnx.size());
     CHECK(count_ops(back.graph(), "Conv") == count_ops(m.graph(), "Conv"));
     CHECK(back.inputs()[0].shape == m.inputs()[0].shape);
+    // The image preprocessing travels in metadata_props, so a server can feed the exported file images.
+    REQUIRE(m.metadata().preprocessing);
+    REQUIRE(back.metadata().preprocessing);
+    CHECK(back.metadata().preprocessing->width == m.metadata().preprocessing->width);
+    CHECK(back.metadata().preprocessing->mean == m.metadata().preprocessing->mean);
+    CHECK(back.metadata().preprocessing->std == m.metadata().preprocessing->std);
+    CHECK(back.metadata().preprocessing->scale == m.metadata().preprocessing->scale);
     for (uint32_t seed = 1; seed <= 2; ++seed) {
         const auto x = random_input({1, 64, 64, 3}, seed);
         const auto a = m.run(x), b = back.run(x);

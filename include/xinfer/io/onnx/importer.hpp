@@ -155,6 +155,13 @@ private:
                     XINFER_THROW(ErrorCode::invalid_model, ctx_.source,
                                  ": metadata 'labels' is not a JSON list of strings");
                 }
+            } else if (k == "preprocessing") {
+                XINFER_TRY {
+                    result.metadata.preprocessing = io::detail::preprocessing_from_json(v);
+                } XINFER_CATCH(const std::exception&, e) {
+                    XINFER_THROW(ErrorCode::invalid_model, ctx_.source, ": metadata 'preprocessing' is invalid: ",
+                                 e.what());
+                }
             }
         XINFER_TRY {
             result.graph.sort_and_validate();

@@ -94,6 +94,7 @@ private:
         std::string model;
         uint64_t queue_ns = 0, compute_ns = 0;
         size_t bytes_in = 0;
+        bool body_unread = false;  // the request's body was not read to its end: the connection must close
     };
     static RequestInfo& info() {
         static thread_local RequestInfo i;
@@ -147,6 +148,7 @@ private:
             return true;
         };
         bool ok;
+        info().body_unread = true;
         if (req.is_multipart_form_data()) {
             if (multipart) *multipart = true;
             bool wanted = false, found = false;
@@ -162,6 +164,7 @@ private:
             ok = reader(append);
         }
         info().bytes_in = body.size();
+        info().body_unread = !ok || too_big || too_slow;
         if (too_big || (!ok && req.get_header_value_count("Content-Length") &&
                         req.get_header_value<uint64_t>("Content-Length") > options_.max_body_bytes))
             bad_request("the request body is larger than the limit of " + std::to_string(options_.max_body_bytes) +
@@ -287,9 +290,10 @@ private:
     void handle_infer(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
         InferenceScope scope(*this, std::string(req.matches[1]), res);
         guarded(res, [&] {
-            std::shared_ptr<LoadedModel> m = model_of(req);
+            // The body first: an error about the model must not leave it unread on a kept-alive connection.
             bool multipart = false;
             std::string body = read_body(req, reader, {}, &multipart);
+            std::shared_ptr<LoadedModel> m = model_of(req);
             if (multipart) bad_request("an inference request is JSON (or binary), not a multipart form");
             const auto t_in = Clock::now();
             const auto json_size = header_length(req, body.size());
@@ -326,8 +330,8 @@ private:
         InferenceScope scope(*this, model_name, res);
         guarded(res, [&] {
             info().model = model_name;
-            std::shared_ptr<LoadedModel> m = repo_.get(model_name);
             const std::string body = read_body(req, reader, {"file", "image", "data"});
+            std::shared_ptr<LoadedModel> m = repo_.get(model_name);
             int top = 5;
             if (req.has_param("top")) {
                 const std::string t = req.get_param_value("top");
@@ -540,7 +544,7 @@ private:
         http_.set_keep_alive_timeout(options_.read_timeout_s);
         http_.set_tcp_nodelay(true);
         http_.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-            info() = RequestInfo{Clock::now(), "", 0, 0, 0};
+            info() = RequestInfo{Clock::now(), "", 0, 0, 0, false};
             return httplib::Server::HandlerResponse::Unhandled;
         });
         // httplib's own errors (unknown route, oversized or unreadable request) get the protocol's JSON body;
@@ -568,8 +572,9 @@ private:
         });
         // While draining, every response asks the client to close: a client must not send its next request on a
         // kept-alive connection that the server is about to close.
+        // So does a response to a request whose body was left unread (too large, too slow, malformed).
         http_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-            if (draining_) res.set_header("Connection", "close");
+            if (draining_ || info().body_unread) res.set_header("Connection", "close");
         });
         http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
             write_access_log(req, res);

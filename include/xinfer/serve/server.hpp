@@ -66,6 +66,9 @@ public:
         port_ = options_.port == 0 ? http_.bind_to_any_port(options_.host) : options_.port;
         if (options_.port != 0 && !http_.bind_to_port(options_.host, options_.port)) port_ = -1;
         XINFER_CHECK(port_ > 0, ErrorCode::io, "cannot listen on ", options_.host, ":", options_.port);
+        // cpp-httplib listens with a backlog of 5 (compiled into Debian's libcpp-httplib): a burst of new
+        // connections overflows it and, with SYN cookies, large bodies get reset. Listening again only resizes it.
+        if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
         return port_;
     }
     int port() const { return port_; }
@@ -543,6 +546,13 @@ private:
         http_.set_keep_alive_max_count(100000);
         http_.set_keep_alive_timeout(options_.read_timeout_s);
         http_.set_tcp_nodelay(true);
+        // SO_REUSEADDR, not httplib's default SO_REUSEPORT (with which a second server on the same port would
+        // start and silently share its connections); the listening socket is kept for bind().
+        http_.set_socket_options([this](socket_t fd) {
+            const int yes = 1;
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+            listen_fd_ = fd;
+        });
         http_.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
             info() = RequestInfo{Clock::now(), "", 0, 0, 0, false};
             return httplib::Server::HandlerResponse::Unhandled;
@@ -593,6 +603,7 @@ private:
     httplib::Server http_;
     std::atomic<bool> draining_{false};
     int port_ = -1;
+    socket_t listen_fd_ = -1;
     std::mutex log_mutex_;
 };
 

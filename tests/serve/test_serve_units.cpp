@@ -100,6 +100,32 @@ TEST_CASE("serve: malformed requests are 400s that name the problem") {
                     R"("outputs":[{"name":"y"},{"name":"y"}]})") == 400);
     CHECK(request_status(R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2e99]}]})") == 400);
     CHECK(request_status(R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[01,2]}]})") == 400);
+    // JSON values must be values of the declared datatype
+    auto typed = [](const char* type, const char* data) {
+        return request_status(std::string(R"({"inputs":[{"name":"x","shape":[2],"datatype":")") + type +
+                              R"(","data":)" + data + "}]}");
+    };
+    CHECK(typed("UINT8", "[0,255]") == 200);
+    CHECK(typed("UINT8", "[300,1]") == 400);
+    CHECK(typed("UINT8", "[-1,1]") == 400);
+    CHECK(typed("UINT8", "[0.5,1]") == 400);
+    CHECK(typed("INT8", "[-128,127]") == 200);
+    CHECK(typed("INT8", "[200,1]") == 400);
+    CHECK(typed("INT32", "[2147483647,-7]") == 200);
+    CHECK(typed("INT32", "[1,0.5]") == 400);
+    CHECK(typed("BOOL", "[true,0]") == 200);
+    CHECK(typed("BOOL", "[2,1]") == 400);
+    CHECK(typed("FP16", "[65504,-1.5]") == 200);
+    CHECK(typed("FP16", "[70000,1]") == 400);
+    // an integer beyond 64 bits is out of range, not zero
+    try {
+        parse_request(R"({"inputs":[{"name":"x","shape":[18446744073709551621],"datatype":"FP32","data":[1]}]})");
+        FAIL("no error");
+    } catch (const HttpError& e) {
+        CHECK(e.status == 400);
+        CHECK(std::string(e.what()).find("18446744073709551621") == std::string::npos);
+        CHECK(std::string(e.what()).find("0 elements") == std::string::npos);
+    }
     CHECK(request_status(R"({"id":"\ud800","inputs":[]})") == 400);  // unpaired surrogate
     CHECK(request_status("{\"id\":\"\xc3\x28\",\"inputs\":[]}") == 400);  // invalid UTF-8
     CHECK(request_status(ok.substr(0, ok.size() - 3)) == 400);              // truncated

@@ -346,8 +346,9 @@ private:
         if (integer) {
             int64_t i = 0;
             uint64_t u = 0;
-            if (std::from_chars(p_, q, i).ptr == q) out = i;
-            else if (std::from_chars(p_, q, u).ptr == q) out = u;
+            auto whole = [q](std::from_chars_result r) { return r.ec == std::errc() && r.ptr == q; };
+            if (whole(std::from_chars(p_, q, i))) out = i;
+            else if (whole(std::from_chars(p_, q, u))) out = u;
         }
         if (out.is_null()) {
             double d = 0;
@@ -481,6 +482,8 @@ inline std::vector<int64_t> parse_shape(const json& obj, const std::string& wher
     std::vector<int64_t> shape;
     numel = 1;
     for (const auto& d : *s) {
+        if (d.is_number_float() && std::fabs(d.get<double>()) >= 0x1p63)  // an integer beyond 64 bits
+            bad_request(where + ": dimension " + d.dump() + " is out of range");
         if (!d.is_number_integer()) bad_request(where + ": \"shape\" must be an array of integers");
         if (d.is_number_unsigned() ? d.get<uint64_t>() > (uint64_t(1) << 40) : d.get<int64_t>() < 0)
             bad_request(where + ": dimension " + d.dump() + " is out of range");
@@ -563,6 +566,36 @@ inline std::vector<std::string> split_bytes_elements(const uint8_t* p, size_t n,
 
 }  // namespace detail
 
+namespace detail {
+// JSON numbers arrive as floats; each must be a value of the declared datatype (Triton refuses 300 as UINT8, 0.5 as
+// an integer, 2 as BOOL), or the model would silently see something the client did not mean. The bounds are
+// rounded to float as the values are.
+inline void check_json_values(WireType t, const std::vector<float>& values, const std::string& where) {
+    double lo = 0, hi = 0;
+    switch (t) {
+        case WireType::FP32: case WireType::FP64: return;
+        case WireType::FP16: lo = -65504, hi = 65504; break;
+        case WireType::BOOL: lo = 0, hi = 1; break;
+        case WireType::UINT8: lo = 0, hi = 255; break;
+        case WireType::UINT16: lo = 0, hi = 65535; break;
+        case WireType::UINT32: lo = 0, hi = 4294967295.0; break;
+        case WireType::UINT64: lo = 0, hi = 18446744073709551615.0; break;
+        case WireType::INT8: lo = -128, hi = 127; break;
+        case WireType::INT16: lo = -32768, hi = 32767; break;
+        case WireType::INT32: lo = -2147483648.0, hi = 2147483647.0; break;
+        case WireType::INT64: lo = -9223372036854775808.0, hi = 9223372036854775807.0; break;
+        case WireType::BYTES: return;
+    }
+    const bool integral = t != WireType::FP16;
+    for (size_t j = 0; j < values.size(); ++j) {
+        const double v = values[j];
+        if (v < double(float(lo)) || v > double(float(hi)) || (integral && v != std::trunc(v)))
+            bad_request(where + ": value " + json(v).dump() + " at index " + std::to_string(j) + " is not a " +
+                        to_string(t) + (t == WireType::BOOL ? " (true, false, 1 or 0)" : ""));
+    }
+}
+}  // namespace detail
+
 // Parses an inference request. `header` is the JSON part; `binary` (possibly empty) the bytes that follow it.
 inline InferRequest parse_infer_request(const char* header, size_t header_size, const uint8_t* binary,
                                         size_t binary_size) {
@@ -636,6 +669,7 @@ inline InferRequest parse_infer_request(const char* header, size_t header_size, 
                 if (ri.values.size() != ri.numel)
                     bad_request(where + ": " + std::to_string(ri.values.size()) + " values for shape of " +
                                 std::to_string(ri.numel) + " elements");
+                detail::check_json_values(ri.datatype, ri.values, where);
             }
         }
         r.inputs.push_back(std::move(ri));

@@ -150,11 +150,12 @@ private:
             body.append(data, n);
             return true;
         };
-        bool ok;
+        bool ok, found = false;
         info().body_unread = true;
-        if (req.is_multipart_form_data()) {
+        const bool form = req.is_multipart_form_data();
+        if (form) {
             if (multipart) *multipart = true;
-            bool wanted = false, found = false;
+            bool wanted = false;
             ok = reader(
                 [&](const httplib::MultipartFormData& part) {
                     wanted = !found && std::find(fields.begin(), fields.end(), part.name) != fields.end();
@@ -162,7 +163,6 @@ private:
                     return true;
                 },
                 [&](const char* data, size_t n) { return wanted ? append(data, n) : true; });
-            if (ok && !found) bad_request("the form has no field named " + json(fields).dump());
         } else {
             ok = reader(append);
         }
@@ -175,6 +175,7 @@ private:
         if (too_slow) throw HttpError(408, "the request body took longer than " +
                                                  std::to_string(options_.body_timeout_s) + " s to arrive");
         if (!ok) bad_request("the request body could not be read (truncated, or a bad encoding)");
+        if (form && !found && !fields.empty()) bad_request("the form has no field named " + json(fields).dump());
         return body;
     }
 
@@ -515,7 +516,7 @@ private:
     void write_access_log(const httplib::Request& req, const httplib::Response& res) {
         stats_.http_response(res.status);
         const RequestInfo i = info();
-        info() = RequestInfo{Clock::now(), "", 0, 0, 0};  // a request httplib rejects before routing starts clean
+        info() = RequestInfo{};  // a request httplib refuses before routing has no start: total_us 0
         if (!options_.access_log) return;
         char when[32];
         const std::time_t t = std::time(nullptr);
@@ -531,7 +532,7 @@ private:
                            {"bytes_out", res.body.size()},
                            {"queue_us", i.queue_ns / 1000},
                            {"compute_us", i.compute_ns / 1000},
-                           {"total_us", ns_between(i.start, Clock::now()) / 1000}};
+                           {"total_us", i.start == Clock::time_point{} ? 0 : ns_between(i.start, Clock::now()) / 1000}};
         const std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
         std::lock_guard<std::mutex> lock(log_mutex_);
         std::fwrite(s.data(), 1, s.size(), stderr);

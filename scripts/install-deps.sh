@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages xinfer needs to build, test and benchmark (as root, or through sudo).
 set -euo pipefail
 # Build: cmake g++ make; library: xtensor, xsimd, xtl, nlohmann-json; tests: doctest, the ONNX backend test data and
-# python3-onnx (a libprotobuf-based reader to cross-check ours); benchmarks: Google Benchmark; examples: stb;
+# python3-onnx (a libprotobuf-based reader to cross-check ours), and for tests/serve/ pytest, requests, PIL, wrk and
+# promtool (prometheus); benchmarks: Google Benchmark; examples: stb;
 # fuzzing (--fuzz): clang and its libFuzzer runtime. (scripts/fetch_model.sh installs nodejs and npm itself when
 # the commands are missing: some machines carry a Node.js whose package conflicts with Debian's npm.)
 packages=(cmake g++ make pkg-config libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libstb-dev
           libcpp-httplib-dev
-          python3-onnx libonnx-testdata python3-numpy)
+          python3-onnx libonnx-testdata python3-numpy
+          python3-pytest python3-requests python3-pil prometheus wrk)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -192,6 +192,13 @@ private:
         return repo_.get(name);
     }
 
+    // The request's bytes are not needed once its inputs are bound: freed before the job waits in the queue, so
+    // the requests queued at once hold their tensors only (a JSON FP32 body is 3x its tensor).
+    static void release_request_bytes(std::string& body, InferRequest& r) {
+        std::string().swap(body);
+        for (auto& in : r.inputs) std::vector<std::string>().swap(in.elements);
+    }
+
     // Queues the job and waits for it; 503 when it timed out in the queue, 500 when the model failed.
     void execute(LoadedModel& m, const std::shared_ptr<Job>& job, std::optional<double> timeout_us) {
         if (draining_) throw HttpError(503, "the server is shutting down (draining)");
@@ -308,6 +315,7 @@ private:
                                                            json_size.value_or(body.size()),
                                                        body.size() - json_size.value_or(body.size()));
             auto job = bind_inputs(m->model, r);
+            release_request_bytes(body, r);
             scope.times.input = ns_between(t_in, Clock::now());
             execute(*m, job, r.timeout_us);
             const auto t_out = Clock::now();
@@ -334,7 +342,7 @@ private:
         InferenceScope scope(*this, model_name, res);
         guarded(res, [&] {
             info().model = model_name;
-            const std::string body = read_body(req, reader, {"file", "image", "data"});
+            std::string body = read_body(req, reader, {"file", "image", "data"});
             std::shared_ptr<LoadedModel> m = repo_.get(model_name);
             int top = 5;
             if (req.has_param("top")) {
@@ -350,6 +358,7 @@ private:
             auto job = std::make_shared<Job>();
             job->shapes.resize(1);
             job->inputs.push_back(images_to_tensor(m->model, {body}, "the image", job->shapes[0]));
+            std::string().swap(body);
             scope.times.input = ns_between(t_in, Clock::now());
             execute(*m, job, std::nullopt);
             const auto t_out = Clock::now();

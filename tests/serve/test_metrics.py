@@ -138,7 +138,7 @@ def test_counters_move_as_expected(photos):
         body, headers = S.fp32_binary_body(photo.tensor, parameters={"timeout": 60_000_000})
         for _ in range(2):
             assert http.post(server.url(S.infer_path()), data=body, headers=headers).status_code == 200
-        three = np.concatenate([p.tensor for p in photos[:3]])
+        three = np.concatenate(([p.tensor for p in photos] * 3)[:3])
         b3, h3 = S.fp32_binary_body(three)
         assert http.post(server.url(S.infer_path()), data=b3, headers=h3).status_code == 200
         # 3 bad requests, 1 queue timeout.
@@ -147,7 +147,7 @@ def test_counters_move_as_expected(photos):
         timed = S.fp32_binary_body(photo.tensor, parameters={"timeout": 1000})
         assert http.post(server.url(S.infer_path()), data=timed[0], headers=timed[1]).status_code == 503
         # A single request, then one of 7 images: together a full batch of 8, run at once.
-        seven = np.concatenate([p.tensor for p in photos] * 2)[:7]
+        seven = np.concatenate(([p.tensor for p in photos] * 7)[:7])
         b7, h7 = S.fp32_binary_body(seven)
         first = S.Background(server, photo.tensor)
         S.wait_for(lambda: S.metric(server, "xinfer_queue_depth", model=M) == 1, what="a queued request")

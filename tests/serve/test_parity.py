@@ -76,9 +76,11 @@ def test_square_png_matches_its_pixels(photos):
 
 
 def _distinct_inputs(photos, n):
-    """n different realistic inputs: the photos, then mirrored and flipped copies."""
+    """n different realistic inputs: the photos, then mirrored, flipped, transposed, dimmed and inverted copies."""
     out = []
-    variants = [lambda t: t, lambda t: t[:, :, ::-1, :], lambda t: t[:, ::-1, :, :], lambda t: t[:, ::-1, ::-1, :]]
+    variants = [lambda t: t, lambda t: t[:, :, ::-1, :], lambda t: t[:, ::-1, :, :], lambda t: t[:, ::-1, ::-1, :],
+                lambda t: t.transpose(0, 2, 1, 3), lambda t: t * 0.8 + 0.1, lambda t: 1 - t,
+                lambda t: (t * 0.8 + 0.1)[:, :, ::-1, :]]
     for v in variants:
         for p in photos:
             out.append(np.ascontiguousarray(v(p.tensor)))

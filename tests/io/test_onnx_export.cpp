@@ -39,6 +39,13 @@ TEST_CASE("ONNX export of an fp32 MobileNetV2 imports back with the same outputs
     CHECK(back.metadata().preprocessing->mean == m.metadata().preprocessing->mean);
     CHECK(back.metadata().preprocessing->std == m.metadata().preprocessing->std);
     CHECK(back.metadata().preprocessing->scale == m.metadata().preprocessing->scale);
+    // Other tools write prose under "preprocessing" (the shared nsfw export does): not ours, ignored.
+    namespace w = io::pb::wire;
+    const std::string prose = onnx + w::delimited(14, w::delimited(1, "preprocessing") +
+                                                          w::delimited(2, "RGB, float32 = uint8/255, NCHW"));
+    CHECK(Model::load_from_memory(prose.data(), prose.size()).metadata().preprocessing);
+    const std::string broken = onnx + w::delimited(14, w::delimited(1, "xinfer.preprocessing") + w::delimited(2, "{"));
+    CHECK_THROWS_AS(Model::load_from_memory(broken.data(), broken.size()), Error);
     for (uint32_t seed = 1; seed <= 2; ++seed) {
         const auto x = random_input({1, 64, 64, 3}, seed);
         const auto a = m.run(x), b = back.run(x);

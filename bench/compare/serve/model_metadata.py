@@ -51,8 +51,8 @@ def _onnx(path):
         if number == 14 and wire == 2:
             entry = {n: bytes(v).decode() for n, w, v in _fields(value) if w == 2}
             key, text = entry.get(1, ""), entry.get(2, "")
-            if key in ("labels", "preprocessing"):
-                out[key] = json.loads(text)
+            if key in ("labels", "xinfer.preprocessing"):
+                out[key.replace("xinfer.", "")] = json.loads(text)
         elif number == 7 and wire == 2 and "input_name" not in out:
             initializers = set()
             inputs = []

@@ -9,9 +9,10 @@
 //   POST /v2/models/{m}[/versions/{v}]/infer   JSON body (express.json), or the binary tensor extension when the
 //        request carries Inference-Header-Content-Length (express.raw: JSON header, then raw little-endian tensors)
 //   POST /predict                               a raw image body (sharp decodes it) -> top-5 {label, index, probability}
-// Labels and preprocessing come from the ONNX file's metadata_props ("labels", "preprocessing": {scale, mean, std,
-// width, height, resize}); onnxruntime-node does not expose them, so the file is read for them here. --labels and
-// --preprocessing (JSON) override or supply them. Prints 'listening on http://HOST:PORT' once the model has run once.
+// Labels and preprocessing come from the ONNX file's metadata_props ("labels", "xinfer.preprocessing": {scale, mean,
+// std, width, height, resize}); onnxruntime-node does not expose them, so the file is read for them here. --labels
+// and --preprocessing (JSON) override or supply them. Prints 'listening on http://HOST:PORT' once the model has run
+// once.
 'use strict';
 
 const fs = require('node:fs');
@@ -84,7 +85,7 @@ function onnxMetadata(file) {
 
 const metadata = onnxMetadata(args.model);
 const labels = JSON.parse(args.labels || metadata.labels || 'null');
-const pre = JSON.parse(args.preprocessing || metadata.preprocessing || 'null');
+const pre = JSON.parse(args.preprocessing || metadata['xinfer.preprocessing'] || 'null');
 
 function httpError(status, message) {
   return Object.assign(new Error(message), { status });

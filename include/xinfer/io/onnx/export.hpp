@@ -73,8 +73,10 @@ public:
         model += w::delimited(8, w::delimited(1, "") + w::vint(2, 13));
         if (!meta_.labels.empty())
             model += w::delimited(14, w::delimited(1, "labels") + w::delimited(2, nlohmann::json(meta_.labels).dump()));
-        if (meta_.preprocessing)  // as in .xinf metadata, so an image server can feed the exported file
-            model += w::delimited(14, w::delimited(1, "preprocessing") +
+        // The .xinf preprocessing JSON, so an image server can feed the exported file. Under xinfer's own key: other
+        // tools write free text under "preprocessing".
+        if (meta_.preprocessing)
+            model += w::delimited(14, w::delimited(1, "xinfer.preprocessing") +
                                           w::delimited(2, io::detail::preprocessing_to_json(*meta_.preprocessing)));
         return model;
     }

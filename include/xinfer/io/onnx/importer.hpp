@@ -155,12 +155,12 @@ private:
                     XINFER_THROW(ErrorCode::invalid_model, ctx_.source,
                                  ": metadata 'labels' is not a JSON list of strings");
                 }
-            } else if (k == "preprocessing") {
+            } else if (k == "xinfer.preprocessing") {  // the exporter's; others' "preprocessing" is prose
                 XINFER_TRY {
                     result.metadata.preprocessing = io::detail::preprocessing_from_json(v);
                 } XINFER_CATCH(const std::exception&, e) {
-                    XINFER_THROW(ErrorCode::invalid_model, ctx_.source, ": metadata 'preprocessing' is invalid: ",
-                                 e.what());
+                    XINFER_THROW(ErrorCode::invalid_model, ctx_.source,
+                                 ": metadata 'xinfer.preprocessing' is invalid: ", e.what());
                 }
             }
         XINFER_TRY {

@@ -564,9 +564,6 @@ inline std::vector<std::string> split_bytes_elements(const uint8_t* p, size_t n,
     return out;
 }
 
-}  // namespace detail
-
-namespace detail {
 // JSON numbers arrive as floats; each must be a value of the declared datatype (Triton refuses 300 as UINT8, 0.5 as
 // an integer, 2 as BOOL), or the model would silently see something the client did not mean. The bounds are
 // rounded to float as the values are.

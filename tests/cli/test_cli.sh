@@ -88,7 +88,7 @@ expect_error "input" "$xinfer" run --model "$model" --output "$work/y.npy"
 printf 'garbage' > "$work/bad.npy"
 expect_error "bad.npy" "$xinfer" run --model "$model" --input "$work/bad.npy" --output "$work/y.npy"
 printf 'not an image' > "$work/bad.png"
-expect_error "cannot decode" "$xinfer" classify --model "$model" "$work/bad.png"
+expect_error "not a decodable image" "$xinfer" classify --model "$model" "$work/bad.png"
 expect_error "threads" "$xinfer" bench --model "$model" --threads 0
 expect_error "unknown command" "$xinfer" frobnicate
 expect_error "calibration method" "$xinfer" quantize --model "$model" --calib "$photos" "${pre[@]}" --method median -o "$work/x.xinf"

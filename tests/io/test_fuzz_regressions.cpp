@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 TEST_CASE("inputs that once crashed a fuzz target now load or fail with xinfer::Error") {
     const fs::path root = XINFER_TEST_DATA_DIR "/../fuzz/regressions";
     size_t replayed = 0;
-    for (const char* target : {"onnx", "xinf", "tfjs"}) {
+    for (const char* target : {"onnx", "xinf", "tfjs", "infer_request"}) {
         if (!fs::exists(root / target)) continue;
         for (const auto& f : fs::directory_iterator(root / target)) {
             std::ifstream in(f.path(), std::ios::binary);
@@ -24,6 +24,7 @@ TEST_CASE("inputs that once crashed a fuzz target now load or fail with xinfer::
             if (t == "onnx") CHECK_NOTHROW(xinfer::fuzz::onnx(data, bytes.size()));
             if (t == "xinf") CHECK_NOTHROW(xinfer::fuzz::xinf(data, bytes.size()));
             if (t == "tfjs") CHECK_NOTHROW(xinfer::fuzz::tfjs(data, bytes.size()));
+            if (t == "infer_request") CHECK_NOTHROW(xinfer::fuzz::infer_request(data, bytes.size()));
             ++replayed;
         }
     }

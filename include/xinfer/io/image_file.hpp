@@ -3,10 +3,15 @@
 // Define XINFER_STB_IMPLEMENTATION in exactly one translation unit of a program before including this header.
 // Untrusted bytes (a server's request bodies) are checked before decoding: the header must name a supported format
 // and a size within the limits, so a small file cannot make the decoder allocate gigabytes.
+#include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #ifdef XINFER_STB_IMPLEMENTATION
 #define STB_IMAGE_IMPLEMENTATION
@@ -27,12 +32,45 @@ struct ImageLimits {
     int64_t max_pixels = int64_t(64) << 20;  // 64 Mpixel: 192 MiB of RGB8
 };
 
+namespace detail {
+
+// A PNG whose first IDAT chunk is empty makes stb_image call memcpy with a null destination (undefined behaviour,
+// though a zero-length copy). Empty IDAT chunks carry nothing, so such a file is decoded from a copy without them.
+// Returns false, leaving `out` alone, when the bytes are not a PNG or have no empty IDAT chunk.
+inline bool png_without_empty_idat(const uint8_t* data, size_t size, std::vector<uint8_t>& out) {
+    static const uint8_t signature[8] = {137, 'P', 'N', 'G', 13, 10, 26, 10};
+    if (size < 8 || std::memcmp(data, signature, 8) != 0) return false;
+    auto chunk_length = [&](size_t at) {
+        return uint32_t(data[at]) << 24 | uint32_t(data[at + 1]) << 16 | uint32_t(data[at + 2]) << 8 | data[at + 3];
+    };
+    bool found = false;
+    for (size_t at = 8; size - at >= 12;) {
+        const size_t total = size_t(chunk_length(at)) + 12;  // length, type, data, CRC
+        if (total == 12 && std::memcmp(data + at + 4, "IDAT", 4) == 0) {
+            if (!found) out.assign(data, data + at);
+            found = true;
+        } else if (found) {
+            out.insert(out.end(), data + at, data + std::min(size, at + total));
+        }
+        if (total > size - at) return found;  // truncated: stb reports it
+        at += total;
+    }
+    return found;
+}
+
+}  // namespace detail
+
 // Encoded image bytes -> RGB8. Throws xinfer::Error(io) naming `what` and the reason.
 inline RgbImage decode_rgb(const void* bytes, size_t size, const std::string& what = "image",
                            const ImageLimits& limits = {}) {
     XINFER_CHECK(bytes && size > 0, ErrorCode::io, what, ": empty image");
     XINFER_CHECK(size <= size_t(INT_MAX), ErrorCode::io, what, ": image of ", size, " bytes is too large");
     const auto* data = static_cast<const stbi_uc*>(bytes);
+    std::vector<uint8_t> cleaned;
+    if (detail::png_without_empty_idat(data, size, cleaned)) {
+        data = cleaned.data();
+        size = cleaned.size();
+    }
     int w = 0, h = 0, channels = 0;
     XINFER_CHECK(stbi_info_from_memory(data, int(size), &w, &h, &channels), ErrorCode::io, what,
                  ": not a decodable image (", stbi_failure_reason(), ")");
@@ -45,15 +83,13 @@ inline RgbImage decode_rgb(const void* bytes, size_t size, const std::string& wh
     return img;
 }
 
-// An image file -> RGB8. Throws xinfer::Error(io) naming the file and stb's reason.
-inline RgbImage load_rgb(const std::string& path) {
-    RgbImage img;
-    int channels = 0;
-    img.pixels.reset(stbi_load(path.c_str(), &img.width, &img.height, &channels, 3));
-    XINFER_CHECK(img.pixels, ErrorCode::io, path, ": cannot decode image (", stbi_failure_reason(), ")");
-    XINFER_CHECK(img.width > 0 && img.height > 0 && img.width <= 65536 && img.height <= 65536, ErrorCode::io, path,
-                 ": unsupported image size ", img.width, "x", img.height);
-    return img;
+// An image file -> RGB8, with the same checks as decoded bytes. Throws xinfer::Error(io) naming the file.
+inline RgbImage load_rgb(const std::string& path, const ImageLimits& limits = {}) {
+    std::ifstream in(path, std::ios::binary);
+    XINFER_CHECK(in, ErrorCode::io, path, ": cannot open image file");
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    XINFER_CHECK(!in.bad(), ErrorCode::io, path, ": cannot read image file");
+    return decode_rgb(bytes.data(), bytes.size(), path, limits);
 }
 
 }  // namespace xinfer::io

@@ -82,6 +82,7 @@ static void test_options(void) {
     CHECK_FAILS(xinfer_options_set_threads(o, 257), XINFER_ERROR_INVALID_ARGUMENT);
     CHECK_FAILS(xinfer_options_set_threads(NULL, 2), XINFER_ERROR_INVALID_ARGUMENT);
     CHECK_FAILS(xinfer_options_set_kernels(o, (xinfer_kernels)7), XINFER_ERROR_INVALID_ARGUMENT);
+    CHECK_FAILS(xinfer_options_set_kernels(o, (xinfer_kernels)-5), XINFER_ERROR_INVALID_ARGUMENT);
     CHECK_OK(xinfer_options_set_threads(o, 2));
     CHECK_OK(xinfer_options_set_kernels(o, XINFER_KERNELS_REFERENCE));
     xinfer_options_free(o);
@@ -202,6 +203,8 @@ static void test_run(const xinfer_model* m) {
     bad = tensor(x, XINFER_S32, 4, in_dims);
     CHECK(xinfer_model_run(m, &bad, 1, &out, 1, 0) != XINFER_OK);
     bad = tensor(x, (xinfer_dtype)42, 4, in_dims);
+    CHECK_FAILS(xinfer_model_run(m, &bad, 1, &out, 1, 0), XINFER_ERROR_INVALID_ARGUMENT);
+    bad = tensor(x, (xinfer_dtype)-1, 4, in_dims);
     CHECK_FAILS(xinfer_model_run(m, &bad, 1, &out, 1, 0), XINFER_ERROR_INVALID_ARGUMENT);
     bad = tensor(x, XINFER_F32, 3, in_dims);
     CHECK_FAILS(xinfer_model_run(m, &bad, 1, &out, 1, 0), XINFER_ERROR_SHAPE_MISMATCH);

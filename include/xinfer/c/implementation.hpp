@@ -111,6 +111,7 @@ inline DataType to_dtype(xinfer_dtype t) {
         case XINFER_U8: return DataType::u8;
         case XINFER_S32: return DataType::s32;
         case XINFER_S64: return DataType::s64;
+        default: break;
     }
     XINFER_THROW(ErrorCode::invalid_argument, "unknown dtype value ", int(t));
 }
@@ -201,6 +202,7 @@ XINFER_C_API const char* xinfer_status_string(xinfer_status status) {
         case XINFER_ERROR_INVALID_ARGUMENT: return "invalid_argument";
         case XINFER_ERROR_INTERNAL: return "internal";
         case XINFER_ERROR_OUT_OF_MEMORY: return "out_of_memory";
+        default: break;
     }
     return "unknown";
 }

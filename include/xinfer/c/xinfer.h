@@ -37,6 +37,9 @@ extern "C" {
 /* The ABI version: the soname's number. It changes when a function or struct here changes incompatibly. */
 #define XINFER_C_ABI_VERSION 1
 
+/* Each enum ends with two reserved enumerators (not values to use) that make every 32-bit int a valid value of
+ * it: a host may pass any int, and the library rejects the ones it does not know instead of misbehaving. */
+
 typedef enum xinfer_status {
     XINFER_OK = 0,
     XINFER_ERROR_IO = 1,               /* a file could not be opened, read or written */
@@ -45,7 +48,9 @@ typedef enum xinfer_status {
     XINFER_ERROR_SHAPE_MISMATCH = 4,   /* a tensor's shape or dtype is not what the model takes */
     XINFER_ERROR_INVALID_ARGUMENT = 5, /* a null pointer, a bad count, a bad option value */
     XINFER_ERROR_INTERNAL = 6,         /* a bug in xinfer */
-    XINFER_ERROR_OUT_OF_MEMORY = 7
+    XINFER_ERROR_OUT_OF_MEMORY = 7,
+    XINFER_STATUS_MIN_ = -0x7fffffff - 1,
+    XINFER_STATUS_MAX_ = 0x7fffffff
 } xinfer_status;
 
 typedef enum xinfer_dtype {
@@ -53,12 +58,16 @@ typedef enum xinfer_dtype {
     XINFER_S8 = 1,
     XINFER_U8 = 2,
     XINFER_S32 = 3,
-    XINFER_S64 = 4
+    XINFER_S64 = 4,
+    XINFER_DTYPE_MIN_ = -0x7fffffff - 1,
+    XINFER_DTYPE_MAX_ = 0x7fffffff
 } xinfer_dtype;
 
 typedef enum xinfer_kernels {
     XINFER_KERNELS_OPTIMIZED = 0, /* the SIMD kernels (default) */
-    XINFER_KERNELS_REFERENCE = 1  /* the scalar reference kernels: slow, for checks */
+    XINFER_KERNELS_REFERENCE = 1, /* the scalar reference kernels: slow, for checks */
+    XINFER_KERNELS_MIN_ = -0x7fffffff - 1,
+    XINFER_KERNELS_MAX_ = 0x7fffffff
 } xinfer_kernels;
 
 /* A caller's tensor: data, element type and shape (rank dims). Used for inputs, outputs and calibration samples. */

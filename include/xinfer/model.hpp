@@ -192,6 +192,7 @@ public:
     // The inputs' shapes with the batch (a leading -1) set to `batch`; invalid_argument when another dimension is
     // free (then the caller must choose it).
     std::vector<Shape> input_shapes(int64_t batch = 1) const {
+        XINFER_CHECK(batch >= 1, ErrorCode::invalid_argument, "batch must be at least 1, got ", batch);
         std::vector<Shape> shapes;
         for (auto& spec : impl_->inputs) {
             Shape s = spec.shape;
@@ -333,8 +334,9 @@ public:
     const io::Preprocessing& preprocessing_or_throw(const io::Preprocessing* pre = nullptr) const {
         if (pre) return *pre;
         XINFER_CHECK(impl_->metadata.preprocessing, ErrorCode::invalid_argument,
-                     "the model does not say how to preprocess images: pass --scale, --mean, --std, --size and "
-                     "--resize (or set io::Preprocessing) instead of guessing");
+                     "the model does not say how to preprocess images: give the preprocessing (scale, mean, std, "
+                     "size, resize; io::Preprocessing, or the CLI's --scale, --mean, --std, --size, --resize) "
+                     "instead of guessing");
         return *impl_->metadata.preprocessing;
     }
 
@@ -459,6 +461,8 @@ private:
                    const RunOptions& ro, std::vector<xt::xarray<float>>* arrays = nullptr) const {
         XINFER_CHECK(inputs.size() == impl_->inputs.size(), ErrorCode::invalid_argument, "the model takes ",
                      impl_->inputs.size(), " input(s), got ", inputs.size());
+        XINFER_CHECK(ro.threads >= 0 && ro.threads <= 256, ErrorCode::invalid_argument,
+                     "run threads must be in [0, 256] (0: the model's default), got ", ro.threads);
         const int threads = ro.threads > 0 ? ro.threads : impl_->options.threads;
         auto ctx = impl_->acquire(threads);
         std::vector<Shape> shapes;

@@ -82,8 +82,25 @@ TEST_CASE("TensorView: wrong names, dtypes, shapes and null buffers are clear er
     std::vector<int8_t> s8(size_t(64 * 64 * 3));
     check_error([&] { m.run({TensorView(s8.data(), in_shape)}, {TensorView()}); }, ErrorCode::invalid_argument,
                 "U8 pixels");
+    RunOptions bad_threads;
+    bad_threads.threads = -1;
+    check_error([&] { m.run({TensorView(x.data(), in_shape)}, {TensorView(out.data(), Shape{1, 10})}, bad_threads); },
+                ErrorCode::invalid_argument, "threads");
+    bad_threads.threads = 100000;
+    check_error([&] { m.run({TensorView(x.data(), in_shape)}, {TensorView(out.data(), Shape{1, 10})}, bad_threads); },
+                ErrorCode::invalid_argument, "threads");
+    check_error([&] { (void)m.input_shapes(0); }, ErrorCode::invalid_argument, "batch");
     // The model still runs after each error.
     CHECK(m.run(x).shape()[1] == 10);
+}
+
+TEST_CASE("compare_models: models whose outputs differ are an error, not a read past the smaller one") {
+    const Model ten = Model::load(kSmallModel);
+    const Model seven = Model::load("builtin:mobilenet_v2?alpha=0.35&size=64&classes=7&seed=5");
+    const std::vector<xt::xarray<float>> x{random_nhwc(1, 64, 3), random_nhwc(1, 64, 4)};
+    const Model seven_int8 = quantize(seven, x);
+    check_error([&] { (void)compare_models(ten, seven_int8, x); }, ErrorCode::shape_mismatch, "[1, 10]");
+    CHECK(compare_models(seven, seven_int8, x).rows == 2);
 }
 
 TEST_CASE("TensorView: uint8 pixels are normalised in place of the float preprocessing, NHWC and NCHW") {

@@ -78,7 +78,8 @@ inline QuantReport compare_graphs(const Graph& fp32, const Graph& int8, const st
         for (auto& a : acc) {
             auto f = vf.find(a.r.value);
             auto q = vq.find(a.s8_value);
-            if (f == vf.end() || q == vq.end() || q->second.dtype != DataType::s8) continue;
+            if (f == vf.end() || q == vq.end() || q->second.dtype != DataType::s8 || q->second.shape != f->second.shape)
+                continue;
             const float* ref = f->second.floats();
             const int8_t* qv = q->second.data.as<int8_t>();
             const size_t n = checked_numel(f->second.shape);
@@ -96,6 +97,11 @@ inline QuantReport compare_graphs(const Graph& fp32, const Graph& int8, const st
         }
         const EvaluatedValue& of = vf.at(fp32.outputs[0].name);
         const EvaluatedValue& oq = vq.at(int8.outputs[0].name);
+        XINFER_CHECK(of.shape == oq.shape && !of.shape.empty() && of.dtype == DataType::f32 &&
+                         oq.dtype == DataType::f32,
+                     ErrorCode::shape_mismatch, "the two models' outputs differ: fp32 ", xinfer::to_string(of.shape),
+                     " ", xinfer::to_string(of.dtype), ", int8 ", xinfer::to_string(oq.shape), " ",
+                     xinfer::to_string(oq.dtype));
         const size_t rows = size_t(of.shape[0]), classes = checked_numel(of.shape) / std::max<size_t>(rows, 1);
         for (size_t r = 0; r < rows; ++r) {
             const auto pf = detail::probabilities(of.floats() + r * classes, classes, probs);

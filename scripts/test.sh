@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds everything (library tests, SSE2 kernel tests, examples, benchmarks) and runs the
-# whole test suite with ctest. --sanitize builds and runs it under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Installs dependencies, builds everything (library tests, SSE2 kernel tests, examples, benchmarks, the C library,
+# the Python module) and runs the whole test suite with ctest. --sanitize builds and runs it under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 dir=build-tests
-flags=(-DCMAKE_BUILD_TYPE=Release)
+# The Python module is built and tested against Debian's interpreter (the one with numpy and pytest), whatever
+# python3 comes first on PATH.
+flags=(-DCMAKE_BUILD_TYPE=Release -DXINFER_BUILD_PYTHON=ON -DPython3_EXECUTABLE=/usr/bin/python3)
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-sanitize
   # -O1 -g1 (line tables): half the compile time of -O2 -g on this template-heavy code, same stack traces.

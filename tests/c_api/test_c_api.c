@@ -264,6 +264,28 @@ static void test_classify(const xinfer_model* m, const char* photo) {
     CHECK(pixels != NULL && w > 0 && h > 0);
     CHECK_OK(xinfer_model_classify(m, pixels, w, h, 0, 1, p, &count));
     CHECK(count == 1);
+    { /* The same file's bytes decoded from memory: the same pixels. */
+        FILE* f = fopen(photo, "rb");
+        long size = -1;
+        unsigned char* bytes = NULL;
+        unsigned char* decoded = NULL;
+        int dw = 0, dh = 0;
+        CHECK(f != NULL);
+        if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+        if (f && size > 0 && fseek(f, 0, SEEK_SET) == 0) bytes = (unsigned char*)malloc((size_t)size);
+        if (bytes && fread(bytes, 1, (size_t)size, f) == (size_t)size) {
+            CHECK_OK(xinfer_image_decode(bytes, (size_t)size, &decoded, &dw, &dh));
+            CHECK(dw == w && dh == h && decoded && memcmp(decoded, pixels, (size_t)w * (size_t)h * 3) == 0);
+            xinfer_free(decoded);
+            CHECK_FAILS(xinfer_image_decode(bytes, (size_t)size / 3, &decoded, &dw, &dh), XINFER_ERROR_IO);
+            CHECK(decoded == NULL);
+        } else {
+            CHECK(!"cannot read the photo");
+        }
+        if (f) fclose(f);
+        free(bytes);
+        xinfer_free(decoded);
+    }
     xinfer_free(pixels);
     CHECK_FAILS(xinfer_image_load("/nonexistent.png", &pixels, &w, &h), XINFER_ERROR_IO);
     CHECK(pixels == NULL);

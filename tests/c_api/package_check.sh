@@ -34,6 +34,9 @@ for kind in c c_static; do
   echo "example_$kind: $out"
   [ "$(echo "$out" | grep -c '^class [0-9]* 0\.[0-9]*$')" = 3 ] || fail "example_$kind printed: $out"
 done
-if ldd "$work/consumer/build/example_c_static" | grep -q libxinfer_c; then fail "example_c_static links libxinfer_c.so"; fi
-ldd "$work/consumer/build/example_c" | grep -q "libxinfer_c.so.$abi" || fail "example_c does not link libxinfer_c.so.$abi"
+# (ldd's output in variables: `ldd | grep -q` can fail under pipefail when grep exits before ldd has written all)
+static_libs=$(ldd "$work/consumer/build/example_c_static")
+shared_libs=$(ldd "$work/consumer/build/example_c")
+case "$static_libs" in *libxinfer_c*) fail "example_c_static links libxinfer_c.so" ;; esac
+case "$shared_libs" in *"libxinfer_c.so.$abi"*) ;; *) fail "example_c does not link libxinfer_c.so.$abi" ;; esac
 echo "package_check: ok ($count functions, soname $soname)"

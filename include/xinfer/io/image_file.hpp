@@ -36,7 +36,8 @@ namespace detail {
 
 // A PNG whose first IDAT chunk is empty makes stb_image call memcpy with a null destination (undefined behaviour,
 // though a zero-length copy). Empty IDAT chunks carry nothing, so such a file is decoded from a copy without them.
-// Returns false, leaving `out` alone, when the bytes are not a PNG or have no empty IDAT chunk.
+// stb reads a chunk's data once it has its 8-byte header (length, type), so an empty IDAT chunk whose CRC is cut
+// off counts too. Returns false, leaving `out` alone, when the bytes are not a PNG or have no empty IDAT chunk.
 inline bool png_without_empty_idat(const uint8_t* data, size_t size, std::vector<uint8_t>& out) {
     static const uint8_t signature[8] = {137, 'P', 'N', 'G', 13, 10, 26, 10};
     if (size < 8 || std::memcmp(data, signature, 8) != 0) return false;
@@ -44,17 +45,18 @@ inline bool png_without_empty_idat(const uint8_t* data, size_t size, std::vector
         return uint32_t(data[at]) << 24 | uint32_t(data[at + 1]) << 16 | uint32_t(data[at + 2]) << 8 | data[at + 3];
     };
     bool found = false;
-    for (size_t at = 8; size - at >= 12;) {
-        const size_t total = size_t(chunk_length(at)) + 12;  // length, type, data, CRC
-        if (total == 12 && std::memcmp(data + at + 4, "IDAT", 4) == 0) {
+    size_t at = 8;
+    while (size - at >= 8) {  // a whole chunk header
+        const size_t total = std::min(size - at, size_t(chunk_length(at)) + 12);  // length, type, data, CRC
+        if (chunk_length(at) == 0 && std::memcmp(data + at + 4, "IDAT", 4) == 0) {
             if (!found) out.assign(data, data + at);
             found = true;
         } else if (found) {
-            out.insert(out.end(), data + at, data + std::min(size, at + total));
+            out.insert(out.end(), data + at, data + at + total);
         }
-        if (total > size - at) return found;  // truncated: stb reports it
         at += total;
     }
+    if (found) out.insert(out.end(), data + at, data + size);  // a cut-off chunk header: stb reports it
     return found;
 }
 
